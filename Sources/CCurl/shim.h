@@ -1,0 +1,63 @@
+// The only C that feedspool's HTTP module sees of libcurl.
+//
+// curl_easy_setopt, curl_easy_getinfo and curl_multi_setopt are C variadics, which
+// Swift cannot call. Each wrapper below fixes one argument type, so Swift gets a
+// typed, non-variadic function. Nothing else belongs here.
+#ifndef FEEDSPOOL_CCURL_SHIM_H
+#define FEEDSPOOL_CCURL_SHIM_H
+
+#include <curl/curl.h>
+#include <sys/socket.h>
+
+// Options that take a long (flags, limits, timeouts).
+static inline CURLcode fs_easy_setopt_long(CURL *h, CURLoption o, long v) {
+  return curl_easy_setopt(h, o, v);
+}
+// Options that take a curl_off_t (large sizes and speeds).
+static inline CURLcode fs_easy_setopt_off(CURL *h, CURLoption o, curl_off_t v) {
+  return curl_easy_setopt(h, o, v);
+}
+// Options that take a C string; libcurl copies it (since 7.17).
+static inline CURLcode fs_easy_setopt_string(CURL *h, CURLoption o, const char *v) {
+  return curl_easy_setopt(h, o, v);
+}
+// Options that take an opaque pointer (WRITEDATA, HEADERDATA, PRIVATE, HTTPHEADER list).
+static inline CURLcode fs_easy_setopt_pointer(CURL *h, CURLoption o, void *v) {
+  return curl_easy_setopt(h, o, v);
+}
+// Callback options, one wrapper per callback signature.
+static inline CURLcode fs_easy_setopt_write_function(CURL *h, CURLoption o, curl_write_callback f) {
+  return curl_easy_setopt(h, o, f);
+}
+static inline CURLcode fs_easy_setopt_opensocket_function(CURL *h, curl_opensocket_callback f) {
+  return curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, f);
+}
+static inline CURLcode fs_easy_setopt_xferinfo_function(CURL *h, curl_xferinfo_callback f) {
+  return curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, f);
+}
+
+// getinfo, one wrapper per result type.
+static inline CURLcode fs_easy_getinfo_long(CURL *h, CURLINFO i, long *out) {
+  return curl_easy_getinfo(h, i, out);
+}
+static inline CURLcode fs_easy_getinfo_string(CURL *h, CURLINFO i, char **out) {
+  return curl_easy_getinfo(h, i, out);
+}
+static inline CURLcode fs_easy_getinfo_off(CURL *h, CURLINFO i, curl_off_t *out) {
+  return curl_easy_getinfo(h, i, out);
+}
+static inline CURLcode fs_easy_getinfo_pointer(CURL *h, CURLINFO i, void **out) {
+  return curl_easy_getinfo(h, i, out);
+}
+
+static inline CURLMcode fs_multi_setopt_long(CURLM *m, CURLMoption o, long v) {
+  return curl_multi_setopt(m, o, v);
+}
+
+// CURLMsg.data is a union; Swift imports it awkwardly, so read the result here.
+static inline CURLcode fs_msg_result(const CURLMsg *msg) { return msg->data.result; }
+
+// CURL_SOCKET_BAD is a macro Swift does not import as a typed constant.
+static inline curl_socket_t fs_socket_bad(void) { return CURL_SOCKET_BAD; }
+
+#endif

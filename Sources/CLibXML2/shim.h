@@ -1,0 +1,24 @@
+// The only C that feedspool's XML module sees of libxml2.
+#ifndef FEEDSPOOL_CLIBXML2_SHIM_H
+#define FEEDSPOOL_CLIBXML2_SHIM_H
+
+// Debian builds libxml2 with ICU. Its headers then pull in the system ICU, whose
+// UErrorCode clashes with the ICU inside Foundation ("'UErrorCode' has different
+// definitions in different modules"). We never use libxml2's ICU API, so turn the
+// switch off before anything else is included.
+#include <libxml/xmlversion.h>
+#undef LIBXML_ICU_ENABLED
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/HTMLparser.h>
+#include <libxml/HTMLtree.h>
+#include <libxml/xmlreader.h>
+#include <libxml/xmlerror.h>
+#include <libxml/entities.h>
+#include <libxml/encoding.h>
+
+// xmlFree is a global function pointer; Swift cannot call it directly as a function.
+static inline void fs_xml_free(void *p) { xmlFree(p); }
+
+#endif

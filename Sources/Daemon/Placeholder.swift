@@ -1,0 +1,1 @@
+// Daemon module: see Sources/Daemon.

@@ -1,0 +1,1 @@
+// Extract module: see Sources/Extract.

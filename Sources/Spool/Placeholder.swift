@@ -1,0 +1,1 @@
+// Spool module: see Sources/Spool.

@@ -1,0 +1,114 @@
+import CLibXML2
+
+/// A parsed XML or HTML document. Owns the libxml2 tree and frees it in `deinit`.
+///
+/// Parsing is safe for hostile input: the network is off (NONET), external entities,
+/// DTDs and XInclude are never loaded (no NOENT, DTDLOAD, HUGE or XINCLUDE, and an
+/// external entity loader that refuses everything), and libxml2's default limits on
+/// depth and text size stay in force.
+public final class XMLDocument: @unchecked Sendable {
+  // @unchecked: the tree is immutable after parsing and only read through XMLNode;
+  // a document is never shared between threads while being parsed.
+  let doc: xmlDocPtr
+
+  /// False when the parser met an error and recovered (feedparser's "bozo").
+  public let wellFormed: Bool
+  /// The first error message, for logs and `bozo_exception`-like reporting.
+  public let firstError: String?
+
+  init(doc: xmlDocPtr, wellFormed: Bool, firstError: String?) {
+    self.doc = doc
+    self.wellFormed = wellFormed
+    self.firstError = firstError
+  }
+
+  deinit { xmlFreeDoc(doc) }
+
+  /// The root element, if any.
+  public var root: XMLNode? {
+    guard let r = xmlDocGetRootElement(doc) else { return nil }
+    return XMLNode(r, self)
+  }
+
+  /// Parses an XML document. `url` becomes the document's base URI; `encoding`
+  /// (an IANA name) overrides what the document declares.
+  public static func parseXML(
+    _ bytes: [UInt8], url: String? = nil, encoding: String? = nil
+  ) throws(XMLError) -> XMLDocument {
+    LibXML.setUp()
+    guard let ctxt = xmlNewParserCtxt() else { throw XMLError.outOfMemory }
+    defer { xmlFreeParserCtxt(ctxt) }
+    let options = Int32(
+      XML_PARSE_RECOVER.rawValue | XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue
+        | XML_PARSE_NOWARNING.rawValue | XML_PARSE_NOCDATA.rawValue)
+    let doc: xmlDocPtr? = bytes.withUnsafeBufferPointer { buf in
+      buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: max(buf.count, 1)) { p in
+        xmlCtxtReadMemory(ctxt, p, Int32(clamping: buf.count), url, encoding, options)
+      }
+    }
+    let message = LibXML.lastError(ctxt)
+    guard let doc else { throw XMLError.unparseable(message ?? "no document") }
+    return XMLDocument(doc: doc, wellFormed: ctxt.pointee.wellFormed != 0, firstError: message)
+  }
+
+  /// Parses an HTML document with libxml2's error-recovering HTML parser.
+  public static func parseHTML(
+    _ bytes: [UInt8], url: String? = nil, encoding: String? = nil
+  ) throws(XMLError) -> XMLDocument {
+    LibXML.setUp()
+    guard let ctxt = htmlNewParserCtxt() else { throw XMLError.outOfMemory }
+    defer { htmlFreeParserCtxt(ctxt) }
+    let options = Int32(
+      HTML_PARSE_RECOVER.rawValue | HTML_PARSE_NONET.rawValue | HTML_PARSE_NOERROR.rawValue
+        | HTML_PARSE_NOWARNING.rawValue)
+    let doc: htmlDocPtr? = bytes.withUnsafeBufferPointer { buf in
+      buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: max(buf.count, 1)) { p in
+        htmlCtxtReadMemory(ctxt, p, Int32(clamping: buf.count), url, encoding, options)
+      }
+    }
+    guard let doc else { throw XMLError.unparseable(LibXML.lastError(ctxt) ?? "no document") }
+    return XMLDocument(doc: doc, wellFormed: true, firstError: nil)
+  }
+
+  /// The document's base URL (what was passed as `url`).
+  public var url: String? {
+    guard let u = doc.pointee.URL else { return nil }
+    return String(cString: u)
+  }
+
+  /// The encoding the parser used (declared or given), if known.
+  public var encoding: String? {
+    guard let e = doc.pointee.encoding else { return nil }
+    return String(cString: e)
+  }
+
+  var isHTML: Bool { doc.pointee.type == XML_HTML_DOCUMENT_NODE }
+}
+
+public enum XMLError: Error, Sendable, Equatable {
+  case outOfMemory
+  case unparseable(String)
+}
+
+enum LibXML {
+  /// One-time, process-wide: initialize the parser and refuse every external entity.
+  static let once: Void = {
+    xmlInitParser()
+    xmlSetExternalEntityLoader { _, _, _ in nil }
+  }()
+
+  static func setUp() { _ = once }
+
+  static func lastError(_ ctxt: xmlParserCtxtPtr) -> String? {
+    guard let msg = ctxt.pointee.lastError.message else { return nil }
+    return String(cString: msg).trimmingTrailingNewlines()
+  }
+}
+
+extension String {
+  fileprivate func trimmingTrailingNewlines() -> String {
+    var s = self
+    while s.last == "\n" { s.removeLast() }
+    return s
+  }
+}

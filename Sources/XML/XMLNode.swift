@@ -1,0 +1,234 @@
+import CLibXML2
+
+/// A node of an `XMLDocument`. Keeps its document alive; never exposes a C type.
+public struct XMLNode: @unchecked Sendable {
+  // @unchecked: read-only view of an immutable tree owned by `document`.
+  let ptr: xmlNodePtr
+  public let document: XMLDocument
+
+  init(_ ptr: xmlNodePtr, _ document: XMLDocument) {
+    self.ptr = ptr
+    self.document = document
+  }
+
+  public enum Kind: Sendable { case element, text, cdata, comment, entityReference, other }
+
+  public var kind: Kind {
+    switch ptr.pointee.type {
+    case XML_ELEMENT_NODE: return .element
+    case XML_TEXT_NODE: return .text
+    case XML_CDATA_SECTION_NODE: return .cdata
+    case XML_COMMENT_NODE: return .comment
+    case XML_ENTITY_REF_NODE: return .entityReference
+    default: return .other
+    }
+  }
+
+  public var isElement: Bool { ptr.pointee.type == XML_ELEMENT_NODE }
+
+  /// Local name (HTML: lower-cased by the parser).
+  public var name: String {
+    guard let n = ptr.pointee.name else { return "" }
+    return String(cString: n)
+  }
+
+  /// Namespace URI of an element, if any.
+  public var namespaceURI: String? {
+    guard let ns = ptr.pointee.ns, let href = ns.pointee.href else { return nil }
+    return String(cString: href)
+  }
+
+  /// Namespace prefix as written, if any.
+  public var prefix: String? {
+    guard let ns = ptr.pointee.ns, let p = ns.pointee.prefix else { return nil }
+    return String(cString: p)
+  }
+
+  /// 1-based source line, when known.
+  public var line: Int { Int(xmlGetLineNo(ptr)) }
+
+  public var parent: XMLNode? {
+    guard let p = ptr.pointee.parent, p.pointee.type == XML_ELEMENT_NODE else { return nil }
+    return XMLNode(p, document)
+  }
+
+  /// All child nodes, in document order.
+  public var children: [XMLNode] {
+    var out: [XMLNode] = []
+    var c = ptr.pointee.children
+    while let n = c {
+      out.append(XMLNode(n, document))
+      c = n.pointee.next
+    }
+    return out
+  }
+
+  /// Child elements only.
+  public var elements: [XMLNode] {
+    var out: [XMLNode] = []
+    var c = ptr.pointee.children
+    while let n = c {
+      if n.pointee.type == XML_ELEMENT_NODE { out.append(XMLNode(n, document)) }
+      c = n.pointee.next
+    }
+    return out
+  }
+
+  /// Calls `body` for each child element without building an array.
+  public func forEachElement(_ body: (XMLNode) throws -> Void) rethrows {
+    var c = ptr.pointee.children
+    while let n = c {
+      if n.pointee.type == XML_ELEMENT_NODE { try body(XMLNode(n, document)) }
+      c = n.pointee.next
+    }
+  }
+
+  /// Raw content of a text, CDATA or comment node.
+  public var content: String {
+    guard let c = ptr.pointee.content else { return "" }
+    return String(cString: c)
+  }
+
+  /// Attribute by local name (no namespace), or in namespace `ns` when given.
+  public func attribute(_ name: String, namespace ns: String? = nil) -> String? {
+    let v: UnsafeMutablePointer<xmlChar>?
+    if let ns {
+      v = xmlGetNsProp(ptr, name, ns)
+    } else {
+      v = xmlGetNoNsProp(ptr, name)
+    }
+    guard let v else { return nil }
+    defer { fs_xml_free(v) }
+    return String(cString: v)
+  }
+
+  /// Every attribute: local name, namespace URI (nil if none), value.
+  public var attributes: [(name: String, namespace: String?, value: String)] {
+    var out: [(String, String?, String)] = []
+    var a = ptr.pointee.properties
+    while let attr = a {
+      let name = attr.pointee.name.map { String(cString: $0) } ?? ""
+      let ns = attr.pointee.ns?.pointee.href.map { String(cString: $0) }
+      var value = ""
+      var c = attr.pointee.children
+      while let t = c {
+        if let s = t.pointee.content { value += String(cString: s) }
+        c = t.pointee.next
+      }
+      out.append((name, ns, value))
+      a = attr.pointee.next
+    }
+    return out
+  }
+
+  /// Concatenated text of every descendant text and CDATA node. Walks the tree
+  /// itself: `xmlNodeGetContent` would expand entity references without limit.
+  /// References to internal entities are expanded to a bounded depth and size.
+  public var text: String {
+    var out = ""
+    var budget = XMLNode.entityBudget
+    XMLNode.collectText(ptr.pointee.children, into: &out, depth: 0, budget: &budget)
+    return out
+  }
+
+  static let entityBudget = 1 << 20
+
+  static func collectText(
+    _ first: xmlNodePtr?, into out: inout String, depth: Int, budget: inout Int
+  ) {
+    var c = first
+    while let n = c {
+      switch n.pointee.type {
+      case XML_TEXT_NODE, XML_CDATA_SECTION_NODE:
+        if let s = n.pointee.content {
+          let piece = String(cString: s)
+          if depth > 0 {
+            budget -= piece.utf8.count
+            if budget < 0 { return }
+          }
+          out += piece
+        }
+      case XML_ELEMENT_NODE:
+        collectText(n.pointee.children, into: &out, depth: depth, budget: &budget)
+      case XML_ENTITY_REF_NODE:
+        if depth < 4 {
+          collectText(n.pointee.children, into: &out, depth: depth + 1, budget: &budget)
+        }
+      default: break
+      }
+      c = n.pointee.next
+    }
+  }
+
+  /// The node serialized as markup (XML, or HTML in an HTML document).
+  public var outerMarkup: String { XMLNode.dump(ptr, document) }
+
+  /// The children serialized as markup, concatenated.
+  public var innerMarkup: String {
+    var out = ""
+    var c = ptr.pointee.children
+    while let n = c {
+      out += XMLNode.dump(n, document)
+      c = n.pointee.next
+    }
+    return out
+  }
+
+  static func dump(_ node: xmlNodePtr, _ document: XMLDocument) -> String {
+    guard let buf = xmlBufferCreate() else { return "" }
+    defer { xmlBufferFree(buf) }
+    if document.isHTML {
+      htmlNodeDump(buf, document.doc, node)
+    } else {
+      xmlNodeDump(buf, document.doc, node, 0, 0)
+    }
+    guard let content = xmlBufferContent(buf) else { return "" }
+    return String(cString: content)
+  }
+
+  /// The base URI in effect at this node (document URL combined with `xml:base`
+  /// on this node and its ancestors, or an HTML `<base href>`).
+  public var baseURL: String? {
+    guard let b = xmlNodeGetBase(document.doc, ptr) else { return nil }
+    defer { fs_xml_free(b) }
+    return String(cString: b)
+  }
+
+  /// First child element with this local name (and namespace, when given).
+  public func firstElement(_ name: String, namespace ns: String? = nil) -> XMLNode? {
+    var c = ptr.pointee.children
+    while let n = c {
+      if n.pointee.type == XML_ELEMENT_NODE {
+        let node = XMLNode(n, document)
+        if node.name == name && (ns == nil || node.namespaceURI == ns) { return node }
+      }
+      c = n.pointee.next
+    }
+    return nil
+  }
+
+  /// Depth-first walk over this node's descendant elements (not the node itself).
+  /// Return false from `visit` to skip an element's subtree.
+  public func walkElements(_ visit: (XMLNode) -> Bool) {
+    var stack: [xmlNodePtr] = []
+    var c = ptr.pointee.children
+    while true {
+      while let n = c {
+        if n.pointee.type == XML_ELEMENT_NODE {
+          if visit(XMLNode(n, document)), let first = n.pointee.children {
+            if let next = n.pointee.next { stack.append(next) }
+            c = first
+            continue
+          }
+        }
+        c = n.pointee.next
+      }
+      guard let next = stack.popLast() else { return }
+      c = next
+    }
+  }
+}
+
+extension XMLNode: Equatable {
+  public static func == (a: XMLNode, b: XMLNode) -> Bool { a.ptr == b.ptr }
+}

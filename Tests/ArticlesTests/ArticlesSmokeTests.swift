@@ -1,0 +1,7 @@
+import Testing
+
+@testable import Articles
+
+@Test func ArticlesModuleLinks() {
+  #expect(Bool(true))
+}

@@ -1,0 +1,7 @@
+import Testing
+
+@testable import Daemon
+
+@Test func DaemonModuleLinks() {
+  #expect(Bool(true))
+}

@@ -1,0 +1,7 @@
+import Testing
+
+@testable import Extract
+
+@Test func ExtractModuleLinks() {
+  #expect(Bool(true))
+}

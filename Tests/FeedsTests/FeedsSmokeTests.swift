@@ -1,0 +1,7 @@
+import Testing
+
+@testable import Feeds
+
+@Test func FeedsModuleLinks() {
+  #expect(Bool(true))
+}

@@ -1,0 +1,7 @@
+import Testing
+
+@testable import HTTP
+
+@Test func HTTPModuleLinks() {
+  #expect(Bool(true))
+}

@@ -1,0 +1,7 @@
+import Testing
+
+@testable import Spool
+
+@Test func SpoolModuleLinks() {
+  #expect(Bool(true))
+}

@@ -1,0 +1,7 @@
+import Testing
+
+@testable import XML
+
+@Test func XMLModuleLinks() {
+  #expect(Bool(true))
+}
