@@ -1,0 +1,173 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Errors of the spool's file layer, with the path and the errno text.
+public struct SpoolError: Error, Sendable, CustomStringConvertible {
+  public var operation: String
+  public var path: String
+  public var errno: Int32
+  public var description: String {
+    "\(operation) \(path): \(String(cString: strerror(errno)))"
+  }
+  public var isDiskFull: Bool { errno == ENOSPC || errno == EDQUOT }
+}
+
+/// Thin POSIX file helpers: every write is checked, every durable step fsyncs.
+enum FileIO {
+  static func fail(_ op: String, _ path: String) -> SpoolError {
+    SpoolError(operation: op, path: path, errno: errno)
+  }
+
+  static func mkdirs(_ path: String) throws(SpoolError) {
+    var built = path.hasPrefix("/") ? "" : "."
+    for part in path.split(separator: "/") {
+      built += "/" + part
+      if mkdir(built, 0o755) != 0 && errno != EEXIST { throw fail("mkdir", built) }
+    }
+  }
+
+  static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+  /// Writes all bytes to `fd`, retrying short writes and EINTR.
+  static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(SpoolError)
+  {
+    var off = 0
+    while off < bytes.count {
+      let n = write(fd, bytes.baseAddress! + off, bytes.count - off)
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw fail("write", path)
+      }
+      off += n
+    }
+  }
+
+  static func writeAll(_ fd: Int32, _ string: String, path: String) throws(SpoolError) {
+    var s = string
+    let r: Result<Void, SpoolError> = s.withUTF8 { buf in
+      do throws(SpoolError) {
+        try writeAll(fd, UnsafeRawBufferPointer(buf), path: path)
+        return .success(())
+      } catch { return .failure(error) }
+    }
+    try r.get()
+  }
+
+  static func fsyncFD(_ fd: Int32, path: String) throws(SpoolError) {
+    if fsync(fd) != 0 && errno != EINVAL { throw fail("fsync", path) }
+  }
+
+  static func fsyncDirectory(_ path: String) throws(SpoolError) {
+    let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    if fd < 0 { throw fail("open", path) }
+    defer { close(fd) }
+    try fsyncFD(fd, path: path)
+  }
+
+  /// Creates `path` exclusively, writes `contents`, fsyncs and closes it.
+  /// On any failure the partial file is removed.
+  static func createDurably(_ path: String, contents: String) throws(SpoolError) {
+    let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+    if fd < 0 { throw fail("create", path) }
+    do {
+      try writeAll(fd, contents, path: path)
+      try fsyncFD(fd, path: path)
+    } catch {
+      close(fd)
+      unlink(path)
+      throw error
+    }
+    if close(fd) != 0 {
+      let e = fail("close", path)
+      unlink(path)
+      throw e
+    }
+  }
+
+  /// Replaces `path` atomically: temp file beside it, fsync, rename, fsync directory.
+  static func replaceAtomically(_ path: String, contents: String) throws(SpoolError) {
+    let tmp = path + ".new"
+    unlink(tmp)
+    try createDurably(tmp, contents: contents)
+    if rename(tmp, path) != 0 {
+      let e = fail("rename", tmp)
+      unlink(tmp)
+      throw e
+    }
+    try fsyncDirectory(directory(of: path))
+  }
+
+  static func directory(of path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    if slash == path.startIndex { return "/" }
+    return String(path[..<slash])
+  }
+
+  /// Reads a whole file; nil if it does not exist.
+  static func read(_ path: String) throws(SpoolError) -> [UInt8]? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    if fd < 0 {
+      if errno == ENOENT { return nil }
+      throw fail("open", path)
+    }
+    defer { close(fd) }
+    var st = stat()
+    if fstat(fd, &st) != 0 { throw fail("stat", path) }
+    var out = [UInt8](repeating: 0, count: Int(st.st_size))
+    var off = 0
+    while off < out.count {
+      let n = out.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + off, $0.count - off) }
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw fail("read", path)
+      }
+      if n == 0 { break }
+      off += n
+    }
+    if off < out.count { out.removeLast(out.count - off) }
+    return out
+  }
+
+  /// Reads `count` bytes at `offset` (fewer at end of file).
+  static func pread(_ fd: Int32, offset: Int, count: Int, path: String) throws(SpoolError) -> [UInt8]
+  {
+    var out = [UInt8](repeating: 0, count: count)
+    var got = 0
+    while got < count {
+      let n = out.withUnsafeMutableBytes {
+        Glibc.pread(fd, $0.baseAddress! + got, count - got, off_t(offset + got))
+      }
+      if n < 0 {
+        if errno == EINTR { continue }
+        throw fail("read", path)
+      }
+      if n == 0 { break }
+      got += n
+    }
+    if got < count { out.removeLast(count - got) }
+    return out
+  }
+
+  static func fileSize(_ fd: Int32, path: String) throws(SpoolError) -> Int {
+    var st = stat()
+    if fstat(fd, &st) != 0 { throw fail("stat", path) }
+    return Int(st.st_size)
+  }
+
+  /// Names in a directory (no "." or ".."); empty if it does not exist.
+  static func list(_ path: String) -> [String] {
+    guard let d = opendir(path) else { return [] }
+    defer { closedir(d) }
+    var out: [String] = []
+    while let e = readdir(d) {
+      let name = withUnsafePointer(to: e.pointee.d_name) {
+        $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+      }
+      if name != "." && name != ".." { out.append(name) }
+    }
+    return out
+  }
+}

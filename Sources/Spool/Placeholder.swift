@@ -1,1 +1,0 @@
-// Spool module: see Sources/Spool.

@@ -1,0 +1,258 @@
+import Dispatch
+import Synchronization
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// An article ready for delivery.
+public struct PendingArticle: Sendable {
+  /// Hash of the canonical URL: the dedup key.
+  public var key: URLKey
+  /// Wanted file name, `YYYY-MM-DD-slug.md`; made unique in the spool.
+  public var fileName: String
+  /// The whole file: front matter and body.
+  public var contents: String
+
+  public init(key: URLKey, fileName: String, contents: String) {
+    self.key = key
+    self.fileName = fileName
+    self.contents = contents
+  }
+}
+
+/// A Maildir spool with an ordered delivery log and a seen index.
+///
+/// Delivery of a group of articles (group commit):
+/// 1. each file is written to `tmp/SEQ-NAME` and fsynced;
+/// 2. their records are appended to the delivery log, which is fsynced: this is the
+///    commit point, the moment an article counts as delivered and seen;
+/// 3. each file is renamed into `new/NAME`, and `new/` is fsynced;
+/// 4. the keys are appended to the seen index (a cache of the log).
+///
+/// Opening the spool recovers from a crash at any step: records whose file is still
+/// in `tmp/` are rolled forward (renamed into `new/`), files in `tmp/` without a
+/// record are removed, a torn log line is cut, and the seen index is checked
+/// against the log and rebuilt from it if they disagree. So no reader ever sees a
+/// partial file, no article is delivered twice, and an article whose delivery did
+/// not commit is simply fetched and delivered again later.
+public final class Spool: @unchecked Sendable {
+  // @unchecked: `log`, `nextSeq` and `index` (file part) are touched only on `queue`;
+  // the key set is behind `seen`; the rest is immutable.
+  public let directory: String
+  let logPath: String
+  let logFD: Int32
+  let lockFD: Int32
+  private var index: SeenIndex
+  private var nextSeq: UInt64
+  private let seen: Mutex<Set<UInt128>>
+  private let pending = Mutex<(requests: [Request], running: Bool)>(([], false))
+  private let queue = DispatchQueue(label: "feedspool.spool")
+
+  struct Request {
+    var items: [PendingArticle]
+    var continuation: CheckedContinuation<Result<[DeliveryRecord], SpoolError>, Never>
+  }
+
+  /// Opens (creating if needed) the spool at `directory`, keeping the seen index in
+  /// `stateDirectory`. Takes an exclusive lock: one daemon per spool.
+  public init(directory: String, stateDirectory: String) throws(SpoolError) {
+    self.directory = directory
+    for sub in ["tmp", "new", "cur", ".feedspool"] { try FileIO.mkdirs(directory + "/" + sub) }
+    try FileIO.mkdirs(stateDirectory)
+
+    let lockPath = directory + "/.feedspool/lock"
+    lockFD = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+    if lockFD < 0 { throw FileIO.fail("open", lockPath) }
+    if flock(lockFD, LOCK_EX | LOCK_NB) != 0 {
+      let e = FileIO.fail("lock (another feedspool is using this spool)", lockPath)
+      close(lockFD)
+      throw e
+    }
+
+    logPath = DeliveryLog.path(spool: directory)
+    logFD = open(logPath, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+    if logFD < 0 { throw FileIO.fail("open", logPath) }
+
+    var index = try SeenIndex.open(path: stateDirectory + "/seen.idx")
+    let n = UInt64(index.count)
+    var tail = try DeliveryLog.tail(fd: logFD, path: logPath, after: n == 0 ? 0 : n - 1)
+    // The index must end exactly where the log says record n is.
+    if n > 0 {
+      let agrees = tail.records.first.map { $0.seq == n && $0.key.value == index.lastKey } ?? false
+      if agrees {
+        tail.records.removeFirst()
+      } else {
+        try index.reset()
+        tail = try DeliveryLog.tail(fd: logFD, path: logPath, after: 0)
+      }
+    }
+    // Cut a torn last line (its delivery never committed).
+    if try FileIO.fileSize(logFD, path: logPath) != tail.completeSize {
+      if ftruncate(logFD, off_t(tail.completeSize)) != 0 {
+        throw FileIO.fail("truncate", logPath)
+      }
+    }
+    // Roll forward committed deliveries whose rename did not happen.
+    var pendingTmp: [String: DeliveryRecord] = [:]
+    for r in tail.records { pendingTmp["\(r.seq)-\(r.name)"] = r }
+    for name in FileIO.list(directory + "/tmp") {
+      let tmp = directory + "/tmp/" + name
+      if let r = pendingTmp[name] {
+        if rename(tmp, directory + "/new/" + r.name) != 0 { throw FileIO.fail("rename", tmp) }
+      } else {
+        unlink(tmp)
+      }
+    }
+    try FileIO.fsyncDirectory(directory + "/new")
+    try index.append(tail.records.map(\.key.value))
+    try index.sync()
+
+    self.index = index
+    self.nextSeq = max(tail.lastSeq, UInt64(index.count)) + 1
+    self.seen = Mutex(index.keys)
+    self.index.keys = []  // the Mutex owns the set from here on
+  }
+
+  deinit {
+    index.close()
+    close(logFD)
+    close(lockFD)
+  }
+
+  /// Whether an article with this key was delivered (committed).
+  public func contains(_ key: URLKey) -> Bool {
+    seen.withLock { $0.contains(key.value) }
+  }
+
+  /// Number of articles delivered so far.
+  public var count: Int { seen.withLock { $0.count } }
+
+  /// Delivers the articles whose keys were not delivered before (also skipping
+  /// repeats within `articles`), durably, and returns their records in order.
+  /// Deliveries requested concurrently are committed together (one log fsync).
+  /// On failure (disk full, read-only spool...) nothing of this group is delivered
+  /// or marked seen, and the error says why.
+  public func deliver(_ articles: [PendingArticle]) async throws(SpoolError) -> [DeliveryRecord]
+  {
+    if articles.isEmpty { return [] }
+    let result = await withCheckedContinuation {
+      (c: CheckedContinuation<Result<[DeliveryRecord], SpoolError>, Never>) in
+      let start = pending.withLock { st -> Bool in
+        st.requests.append(Request(items: articles, continuation: c))
+        if st.running { return false }
+        st.running = true
+        return true
+      }
+      if start { queue.async { self.drain() } }
+    }
+    return try result.get()
+  }
+
+  private func drain() {
+    while true {
+      let batch = pending.withLock { st -> [Request] in
+        let r = st.requests
+        st.requests = []
+        if r.isEmpty { st.running = false }
+        return r
+      }
+      if batch.isEmpty { return }
+      let results = commit(batch)
+      for (req, res) in zip(batch, results) { req.continuation.resume(returning: res) }
+    }
+  }
+
+  /// Runs on `queue`. One group commit for every request in `batch`.
+  private func commit(_ batch: [Request]) -> [Result<[DeliveryRecord], SpoolError>] {
+    let seqBefore = nextSeq
+    var taken = Set<UInt128>()
+    var names = Set<String>()
+    var perRequest: [[DeliveryRecord]] = []
+    var written: [String] = []
+    do throws(SpoolError) {
+      let seenNow = seen.withLock { $0 }
+      for req in batch {
+        var records: [DeliveryRecord] = []
+        for item in req.items {
+          let k = item.key.value
+          if seenNow.contains(k) || taken.contains(k) { continue }
+          taken.insert(k)
+          let name = uniqueName(Self.safeName(item.fileName), reserved: &names)
+          let r = DeliveryRecord(seq: nextSeq, key: item.key, name: name)
+          nextSeq += 1
+          let tmp = directory + "/tmp/\(r.seq)-\(name)"
+          try FileIO.createDurably(tmp, contents: item.contents)
+          written.append(tmp)
+          records.append(r)
+        }
+        perRequest.append(records)
+      }
+      let all = perRequest.flatMap { $0 }
+      if all.isEmpty { return perRequest.map { .success($0) } }
+      // Commit point: the log lines, durable.
+      let sizeBefore = try FileIO.fileSize(logFD, path: logPath)
+      do {
+        try FileIO.writeAll(logFD, all.map(\.line).joined(), path: logPath)
+        try FileIO.fsyncFD(logFD, path: logPath)
+      } catch {
+        _ = ftruncate(logFD, off_t(sizeBefore))
+        throw error
+      }
+      // From here the deliveries exist; what follows is redone at start-up if cut.
+      for r in all {
+        let tmp = directory + "/tmp/\(r.seq)-\(r.name)"
+        if rename(tmp, directory + "/new/" + r.name) != 0 {
+          // The record is committed; opening the spool again rolls it forward.
+          continue
+        }
+      }
+      try? FileIO.fsyncDirectory(directory + "/new")
+      try? index.append(all.map(\.key.value))
+      seen.withLock { s in for r in all { s.insert(r.key.value) } }
+      return perRequest.map { .success($0) }
+    } catch {
+      for path in written { unlink(path) }
+      nextSeq = seqBefore
+      return batch.map { _ in .failure(error) }
+    }
+  }
+
+  /// A file name that is safe whatever the network sent: `[a-z0-9.-]`, no leading
+  /// dot or dash, at most 120 bytes, ending in `.md`.
+  static func safeName(_ wanted: String) -> String {
+    var stem = wanted.hasSuffix(".md") ? String(wanted.dropLast(3)) : wanted
+    stem = String(
+      String.UnicodeScalarView(
+        stem.unicodeScalars.map { c in
+          switch c {
+          case "a"..."z", "0"..."9", "-": return c
+          case "A"..."Z": return Unicode.Scalar(c.value + 32)!
+          default: return "-"
+          }
+        }))
+    while stem.hasPrefix("-") || stem.hasPrefix(".") { stem.removeFirst() }
+    if stem.utf8.count > 116 { stem = String(stem.utf8.prefix(116))! }
+    while stem.hasSuffix("-") { stem.removeLast() }
+    if stem.isEmpty { stem = "article" }
+    return stem + ".md"
+  }
+
+  private func uniqueName(_ base: String, reserved: inout Set<String>) -> String {
+    let stem = String(base.dropLast(3))
+    var candidate = base
+    var n = 2
+    while reserved.contains(candidate) || nameTaken(candidate) {
+      candidate = "\(stem)-\(n).md"
+      n += 1
+    }
+    reserved.insert(candidate)
+    return candidate
+  }
+
+  private func nameTaken(_ name: String) -> Bool {
+    FileIO.exists(directory + "/new/" + name) || FileIO.exists(directory + "/cur/" + name)
+      || FileIO.exists(directory + "/cur/" + name + ":2,")
+      || FileIO.exists(directory + "/cur/" + name + ":2,S")
+  }
+}

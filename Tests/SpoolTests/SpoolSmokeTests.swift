@@ -1,7 +1,0 @@
-import Testing
-
-@testable import Spool
-
-@Test func SpoolModuleLinks() {
-  #expect(Bool(true))
-}

@@ -1,0 +1,197 @@
+import Foundation
+import Testing
+
+@testable import Spool
+
+/// A fresh directory under /tmp for one test; removed at the end.
+final class Scratch {
+  let path: String
+  init() {
+    path = NSTemporaryDirectory() + "feedspool-spool-\(UUID().uuidString)"
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+  }
+  deinit { try? FileManager.default.removeItem(atPath: path) }
+  var spool: String { path + "/spool" }
+  var state: String { path + "/state" }
+  func files(_ sub: String) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: spool + "/" + sub)) ?? []).sorted()
+  }
+}
+
+func article(_ url: String, _ name: String = "2024-01-01-a.md", body: String = "body")
+  -> PendingArticle
+{
+  PendingArticle(
+    key: URLKey(canonicalURL: url), fileName: name,
+    contents: "---\ntitle: \"\(name)\"\nwebUrl: \"\(url)\"\n---\n\n\(body)\n")
+}
+
+@Test func murmurMatchesReferenceVectors() {
+  #expect(URLKey(canonicalURL: "").description == String(repeating: "0", count: 32))
+  #expect(URLKey(canonicalURL: "hello").description == "cbd8a7b341bd9b025b1e906a48ae1d19")
+  #expect(
+    URLKey(canonicalURL: "https://example.com/a?b=c").description
+      == "678711f1fba40095658dfe5d75555b97")
+  #expect(
+    URLKey(canonicalURL: String(repeating: "x", count: 37)).description
+      == "b4a806c4d724515b671bc3b2a8d8dc2b")
+}
+
+@Test func deliversIntoNewWithRecordsInOrder() async throws {
+  let s = Scratch()
+  let spool = try Spool(directory: s.spool, stateDirectory: s.state)
+  let r = try await spool.deliver([
+    article("https://a.example/1", "2024-01-01-one.md"),
+    article("https://a.example/2", "2024-01-01-two.md"),
+  ])
+  #expect(r.map(\.seq) == [1, 2])
+  #expect(s.files("new") == ["2024-01-01-one.md", "2024-01-01-two.md"])
+  #expect(s.files("tmp").isEmpty)
+  let text = try String(contentsOfFile: s.spool + "/new/2024-01-01-one.md", encoding: .utf8)
+  #expect(text.contains("https://a.example/1"))
+  let log = try DeliveryLog.read(spool: s.spool, from: 0)
+  #expect(log.records.map(\.name) == ["2024-01-01-one.md", "2024-01-01-two.md"])
+}
+
+@Test func sameURLIsDeliveredOnceAcrossCallsAndRestarts() async throws {
+  let s = Scratch()
+  do {
+    let spool = try Spool(directory: s.spool, stateDirectory: s.state)
+    let a = try await spool.deliver([article("https://a.example/x"), article("https://a.example/x")])
+    #expect(a.count == 1)
+    let b = try await spool.deliver([article("https://a.example/x")])
+    #expect(b.isEmpty)
+  }
+  let reopened = try Spool(directory: s.spool, stateDirectory: s.state)
+  #expect(reopened.contains(URLKey(canonicalURL: "https://a.example/x")))
+  let c = try await reopened.deliver([article("https://a.example/x"), article("https://a.example/y")])
+  #expect(c.map(\.seq) == [2])
+  #expect(s.files("new").count == 2)
+}
+
+@Test func clashingNamesAreMadeUnique() async throws {
+  let s = Scratch()
+  let spool = try Spool(directory: s.spool, stateDirectory: s.state)
+  _ = try await spool.deliver([article("https://a.example/1", "2024-01-01-same.md")])
+  _ = try await spool.deliver([
+    article("https://a.example/2", "2024-01-01-same.md"),
+    article("https://a.example/3", "2024-01-01-same.md"),
+  ])
+  #expect(s.files("new") == ["2024-01-01-same-2.md", "2024-01-01-same-3.md", "2024-01-01-same.md"])
+}
+
+@Test func unsafeNamesNeverEscapeTheSpool() async throws {
+  let s = Scratch()
+  let spool = try Spool(directory: s.spool, stateDirectory: s.state)
+  _ = try await spool.deliver([
+    article("https://a.example/1", "../../etc/passwd"),
+    article("https://a.example/2", "-rf .md"),
+    article("https://a.example/3", ""),
+  ])
+  #expect(s.files("new") == ["article.md", "etc-passwd.md", "rf.md"])
+}
+
+@Test func openingRollsForwardACommittedDeliveryAndDropsUncommittedOnes() async throws {
+  let s = Scratch()
+  do {
+    let spool = try Spool(directory: s.spool, stateDirectory: s.state)
+    _ = try await spool.deliver([article("https://a.example/1", "2024-01-01-one.md")])
+  }
+  // Simulate a crash after the commit point of seq 2 (tmp written, log line durable,
+  // no rename) and a crash before the commit of seq 3 (tmp only).
+  let key2 = URLKey(canonicalURL: "https://a.example/2")
+  try "two".write(toFile: s.spool + "/tmp/2-2024-01-01-two.md", atomically: false, encoding: .utf8)
+  try "three".write(
+    toFile: s.spool + "/tmp/3-2024-01-01-three.md", atomically: false, encoding: .utf8)
+  let h = try FileHandle(forWritingTo: URL(fileURLWithPath: DeliveryLog.path(spool: s.spool)))
+  try h.seekToEnd()
+  try h.write(contentsOf: Data("2 \(key2) 2024-01-01-two.md\n3 0000".utf8))  // + torn line
+  try h.close()
+
+  let spool = try Spool(directory: s.spool, stateDirectory: s.state)
+  #expect(s.files("new") == ["2024-01-01-one.md", "2024-01-01-two.md"])
+  #expect(s.files("tmp").isEmpty)
+  #expect(spool.contains(key2))
+  #expect(!spool.contains(URLKey(canonicalURL: "https://a.example/3")))
+  let r = try await spool.deliver([article("https://a.example/3", "2024-01-01-three.md")])
+  #expect(r.map(\.seq) == [3])
+  let log = try DeliveryLog.read(spool: s.spool, from: 0)
+  #expect(log.records.map(\.seq) == [1, 2, 3])
+}
+
+@Test func aLostSeenIndexIsRebuiltFromTheLog() async throws {
+  let s = Scratch()
+  do {
+    let spool = try Spool(directory: s.spool, stateDirectory: s.state)
+    _ = try await spool.deliver((0..<50).map { article("https://a.example/\($0)", "x-\($0).md") })
+  }
+  try FileManager.default.removeItem(atPath: s.state + "/seen.idx")
+  let spool = try Spool(directory: s.spool, stateDirectory: s.state)
+  #expect(spool.count == 50)
+  let again = try await spool.deliver([article("https://a.example/7", "x.md")])
+  #expect(again.isEmpty)
+}
+
+@Test func aStaleSeenIndexIsCheckedAgainstTheLog() async throws {
+  let s = Scratch()
+  do {
+    let spool = try Spool(directory: s.spool, stateDirectory: s.state)
+    _ = try await spool.deliver([article("https://a.example/1", "a.md")])
+  }
+  // Another index (e.g. restored from an old backup) that disagrees with the log.
+  let other = Scratch()
+  do {
+    let spool = try Spool(directory: other.spool, stateDirectory: other.state)
+    _ = try await spool.deliver([article("https://b.example/1", "b.md")])
+  }
+  try FileManager.default.removeItem(atPath: s.state + "/seen.idx")
+  try FileManager.default.copyItem(atPath: other.state + "/seen.idx", toPath: s.state + "/seen.idx")
+  let spool = try Spool(directory: s.spool, stateDirectory: s.state)
+  #expect(spool.contains(URLKey(canonicalURL: "https://a.example/1")))
+  #expect(!spool.contains(URLKey(canonicalURL: "https://b.example/1")))
+}
+
+@Test func concurrentDeliveriesAreAllCommittedOnceEach() async throws {
+  let s = Scratch()
+  let spool = try Spool(directory: s.spool, stateDirectory: s.state)
+  let total = try await withThrowingTaskGroup(of: Int.self) { group in
+    for g in 0..<20 {
+      group.addTask {
+        // Every group offers the same 10 shared URLs and 5 of its own.
+        let shared = (0..<10).map { article("https://shared.example/\($0)", "s\($0).md") }
+        let own = (0..<5).map { article("https://own.example/\(g)/\($0)", "o\(g)-\($0).md") }
+        return try await spool.deliver(shared + own).count
+      }
+    }
+    return try await group.reduce(0, +)
+  }
+  #expect(total == 10 + 20 * 5)
+  #expect(s.files("new").count == 110)
+  let seqs = try DeliveryLog.read(spool: s.spool, from: 0).records.map(\.seq)
+  #expect(seqs == Array(1...110))
+}
+
+@Test func secondOpenOfTheSameSpoolIsRefused() throws {
+  let s = Scratch()
+  let first = try Spool(directory: s.spool, stateDirectory: s.state)
+  #expect(throws: SpoolError.self) { _ = try Spool(directory: s.spool, stateDirectory: s.state) }
+  _ = first
+}
+
+@Test func failedDeliveryMarksNothingSeen() async throws {
+  let s = Scratch()
+  let spool = try Spool(directory: s.spool, stateDirectory: s.state)
+  // tmp/ replaced by a plain file: every write fails (ENOTDIR), as a full or
+  // read-only disk would make it fail, even for root.
+  try FileManager.default.moveItem(atPath: s.spool + "/tmp", toPath: s.path + "/tmp-away")
+  FileManager.default.createFile(atPath: s.spool + "/tmp", contents: Data("x".utf8))
+  await #expect(throws: SpoolError.self) {
+    _ = try await spool.deliver([article("https://a.example/1", "a.md")])
+  }
+  #expect(!spool.contains(URLKey(canonicalURL: "https://a.example/1")))
+  #expect(try DeliveryLog.read(spool: s.spool, from: 0).records.isEmpty)
+  try FileManager.default.removeItem(atPath: s.spool + "/tmp")
+  try FileManager.default.moveItem(atPath: s.path + "/tmp-away", toPath: s.spool + "/tmp")
+  let r = try await spool.deliver([article("https://a.example/1", "a.md")])
+  #expect(r.map(\.seq) == [1])
+}
