@@ -1,1 +1,201 @@
-print("feedspool")
+import ArgumentParser
+import Daemon
+import Extract
+import Feeds
+import Foundation
+import Logging
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+struct ConfigOption: ParsableArguments {
+  @Option(
+    name: .long,
+    help: "Config file (default: $FEEDSPOOL_CONFIG, /etc/feedspool/feedspool.yaml, ./Config/feedspool.yaml).")
+  var config: String?
+
+  func load() throws -> Config {
+    let path = Config.locate(config)
+    do {
+      return try Config.load(file: path)
+    } catch {
+      FileHandle.standardError.write(Data("feedspool: invalid config\n\(error)\n".utf8))
+      throw ExitCode(2)
+    }
+  }
+}
+
+func makeLogger(level: String) -> Logger {
+  LoggingSystem.bootstrap { label in
+    var h = StreamLogHandler.standardError(label: label)
+    h.logLevel = Logger.Level(rawValue: level) ?? .info
+    return h
+  }
+  var l = Logger(label: "feedspool")
+  l.logLevel = Logger.Level(rawValue: level) ?? .info
+  return l
+}
+
+@main
+struct Feedspool: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "feedspool",
+    abstract: "Follows feeds and article pages, and delivers each new article as a file into a spool.",
+    version: Pipeline.version,
+    subcommands: [Run.self, Parse.self, Extract.self, Tail.self, Check.self, List.self, Status.self])
+}
+
+struct Run: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Run the daemon (until SIGTERM), or one round with --once.")
+  @OptionGroup var options: ConfigOption
+  @Flag(help: "Fetch every feed that is due, once, and exit.") var once = false
+  @Flag(help: "With --once: also fetch feeds that are not yet due.") var force = false
+
+  func validate() throws {
+    if force && !once { throw ValidationError("--force goes with --once") }
+  }
+
+  func run() async throws {
+    let config = try options.load()
+    let env = ProcessInfo.processInfo.environment
+    let logger = makeLogger(level: env["FEEDSPOOL_LOG_LEVEL"] ?? config.logLevel)
+    for w in config.warnings { logger.warning("config: \(w)") }
+    let pipeline: Pipeline
+    do {
+      pipeline = try Pipeline(config: config, logger: logger)
+    } catch {
+      logger.critical("cannot open the spool or state", metadata: ["error": "\(error)"])
+      throw ExitCode(1)
+    }
+    let runner = Runner(pipeline: pipeline, logger: logger)
+    if once {
+      let s = await runner.runOnce(force: force)
+      logger.info(
+        "round done",
+        metadata: ["polled": "\(s.polled)", "delivered": "\(s.delivered)", "failed": "\(s.failed)"])
+      print("stored=\(s.delivered)")
+    } else {
+      await runner.runForever()
+    }
+  }
+}
+
+struct Parse: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Parse one feed document and print it as JSON.")
+  @Argument(help: "The feed document.") var file: String?
+  @Option(help: "The URL it was served from (base for relative links).") var url: String?
+  @Option(help: "A JSON file of the HTTP response headers (for the charset).") var headers: String?
+  @Option(help: "Parse every file listed (one path a line) and print items=N.") var list: String?
+
+  func run() async throws {
+    if let list {
+      let r = FeedParser.parseList(list)
+      print("items=\(r.items)")
+      if r.errors > 0 { FileHandle.standardError.write(Data("errors=\(r.errors)\n".utf8)) }
+      return
+    }
+    guard let file else { throw ValidationError("give a FILE or --list") }
+    let r = FeedParser.parseCommand(
+      file: file, url: url.flatMap { $0.isEmpty ? nil : $0 },
+      headersFile: headers.flatMap { $0.isEmpty ? nil : $0 })
+    print(r.output)
+    if r.exitCode != 0 { throw ExitCode(r.exitCode) }
+  }
+}
+
+struct Extract: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Extract the article of one HTML page and print it as JSON.")
+  @Argument(help: "The HTML page.") var file: String?
+  @Option(help: "The page's URL.") var url: String = ""
+  @Option(help: "Extract every file listed (one path a line) and print pages=N.") var list: String?
+
+  func run() async throws {
+    if let list {
+      let r = Extractor.extractList(list)
+      print("pages=\(r.pages)")
+      return
+    }
+    guard let file else { throw ValidationError("give a FILE or --list") }
+    guard let data = FileManager.default.contents(atPath: file) else {
+      throw ValidationError("cannot read \(file)")
+    }
+    let r = ArticleCommand.extractJSON([UInt8](data), url: url)
+    print(r)
+  }
+}
+
+struct Tail: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Print delivered articles in delivery order; --follow keeps printing new ones.")
+  @OptionGroup var options: ConfigOption
+  @Option(help: "The spool directory (default: the config's).") var spool: String?
+  @Flag(help: "Keep printing new deliveries as they come.") var follow = false
+  @Flag(help: "One JSON object a line: path and the front matter fields.") var json = false
+  @Option(help: "Start after this delivery number (a consumer's cursor).") var after: UInt64 = 0
+
+  func run() async throws {
+    let dir: String
+    if let spool { dir = spool } else { dir = try options.load().spool }
+    signal(SIGPIPE, SIG_DFL)
+    try Daemon.Tail(spool: dir).run(json: json, follow: follow, after: after) { line in
+      print(line)
+      fflush(stdout)
+    }
+  }
+}
+
+struct Check: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Validate the config: file, line and field of each error.")
+  @OptionGroup var options: ConfigOption
+
+  func run() async throws {
+    let path = Config.locate(options.config)
+    do {
+      let c = try Config.load(file: path)
+      for w in c.warnings { print("warning: \(w)") }
+      print("\(path): ok, \(c.feeds.count) feeds, \(c.articles.count) articles")
+    } catch {
+      for i in error.issues { print("error: \(i)") }
+      throw ExitCode(1)
+    }
+  }
+}
+
+struct List: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "List the configured feeds and pages.")
+  @OptionGroup var options: ConfigOption
+
+  func run() async throws {
+    let c = try options.load()
+    for f in c.feeds {
+      let topics = f.topics.isEmpty ? "" : "  [\(f.topics.joined(separator: ", "))]"
+      print("feed     \(f.url)\(topics)")
+    }
+    for a in c.articles { print("article  \(a.url)") }
+  }
+}
+
+struct Status: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Per feed: last fetch and status, next due time, errors.")
+  @OptionGroup var options: ConfigOption
+
+  func run() async throws {
+    let c = try options.load()
+    let store = try FeedStateStore(directory: c.state)
+    let f = ISO8601DateFormatter()
+    func d(_ x: Date?) -> String { x.map { f.string(from: $0) } ?? "-" }
+    for feed in c.feeds {
+      let s = store[feed.url]
+      print(feed.url)
+      print("  last fetch \(d(s.lastFetch))  status \(s.lastStatus ?? "-")  errors \(s.errorCount)")
+      print("  next due   \(d(s.nextDue))  delivered \(s.delivered)")
+      if let e = s.lastError { print("  last error \(e)") }
+    }
+  }
+}

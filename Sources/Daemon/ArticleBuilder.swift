@@ -1,0 +1,132 @@
+import Articles
+import Extract
+import Feeds
+import Foundation
+import Spool
+
+/// Where an article came from, as configured.
+struct ArticleOrigin: Sendable {
+  var feedURL: String?
+  var topics: [String]
+  var category: String
+}
+
+/// Turns a feed item or an extracted page into an `Article` (DESIGN section 1).
+enum ArticleBuilder {
+  /// The item's link, canonicalized; nil when the item has no usable http(s) link.
+  static func links(of item: FeedItem, base: String?) -> (original: String, canonical: String)? {
+    var candidates: [String] = []
+    if let l = item.link { candidates.append(l) }
+    if let id = item.id { candidates.append(id) }  // a permalink guid
+    for c in candidates {
+      let trimmed = c.trimmingCharacters(in: .whitespacesAndNewlines)
+      if let canon = CanonicalURL.canonicalize(trimmed, base: item.baseURL ?? base) {
+        let original = CanonicalURL.normalize(trimmed, base: item.baseURL ?? base, removingTracking: false) ?? trimmed
+        return (original, canon)
+      }
+    }
+    return nil
+  }
+
+  static func fromItem(
+    _ item: FeedItem, feed: ParsedFeed, feedURL: String, origin: ArticleOrigin, fetched: Date,
+    page: ExtractedPage? = nil, pageMarkdown: String? = nil
+  ) -> Article? {
+    guard let (original, canonical) = links(of: item, base: feedURL) else { return nil }
+    let bodyHTML = item.content ?? item.summary ?? ""
+    let converted = MarkdownConverter.convert(html: bodyHTML, baseURL: item.baseURL ?? feedURL)
+    var title = HTMLText.plain(item.title ?? "")
+    let excerptSource = item.summary ?? item.content ?? ""
+    var excerpt = HTMLText.excerpt(fromHTML: excerptSource, maxLength: 300)
+    if title.isEmpty, let t = page?.title, !t.isEmpty { title = t }
+    if title.isEmpty { title = String(excerpt.prefix(80)) }
+    if title.isEmpty { title = "Untitled" }
+    if excerpt.isEmpty, let e = page?.excerpt { excerpt = e }
+
+    let date = item.published ?? item.updated ?? page?.published
+    var a = Article(
+      title: title, webURL: canonical, published: date ?? fetched,
+      dateSource: date == nil ? .fetched : .source, fetched: fetched,
+      body: pageMarkdown ?? converted.markdown)
+    a.category = origin.category
+    a.excerpt = excerpt.isEmpty ? nil : excerpt
+    a.originalURL = original == canonical ? nil : original
+    let feedTitle = feed.title.map { HTMLText.plain($0) }
+    a.providerName = page?.siteName ?? (feedTitle?.isEmpty == false ? feedTitle : nil)
+    a.providerDomain = host(of: canonical).flatMap { RegistrableDomain.of(host: $0) }
+    if a.providerName == nil, let d = a.providerDomain { a.providerName = ProviderName.fromDomain(d) }
+    a.topics = uniqued(item.tags.map { HTMLText.plain($0) } + origin.topics)
+    a.images = images(of: item, bodyImages: converted.images, page: page)
+    a.author = item.author.map { HTMLText.plain($0) }.flatMap { $0.isEmpty ? nil : $0 }
+    a.feed = feedURL
+    a.id = item.id
+    a.language = feed.language
+    return a
+  }
+
+  static func fromPage(
+    _ page: ExtractedPage, markdown: String, finalURL: String, requestedURL: String,
+    origin: ArticleOrigin, fetched: Date
+  ) -> Article? {
+    // The page's own canonical link wins only when it stays on the same site.
+    var canonical = CanonicalURL.canonicalize(finalURL) ?? CanonicalURL.canonicalize(requestedURL)
+    if let c = page.canonicalURL.flatMap({ CanonicalURL.canonicalize($0, base: finalURL) }),
+      host(of: c).flatMap({ RegistrableDomain.of(host: $0) })
+        == host(of: finalURL).flatMap({ RegistrableDomain.of(host: $0) })
+    {
+      canonical = c
+    }
+    guard let canonical else { return nil }
+    let date = page.published
+    var title = page.title ?? ""
+    if title.isEmpty { title = String((page.excerpt ?? "").prefix(80)) }
+    if title.isEmpty { title = "Untitled" }
+    var a = Article(
+      title: title, webURL: canonical, published: date ?? fetched,
+      dateSource: date == nil ? .fetched : .source, fetched: fetched, body: markdown)
+    a.category = origin.category
+    a.excerpt = page.excerpt.flatMap { $0.isEmpty ? nil : $0 }
+    a.originalURL = requestedURL == canonical ? nil : requestedURL
+    a.providerDomain = host(of: canonical).flatMap { RegistrableDomain.of(host: $0) }
+    a.providerName = page.siteName ?? a.providerDomain.map { ProviderName.fromDomain($0) }
+    a.topics = uniqued(origin.topics)
+    a.images = page.images.prefix(5).map { Article.Image(url: $0) }
+    a.author = page.byline
+    a.language = page.lang
+    return a
+  }
+
+  static func images(of item: FeedItem, bodyImages: [String], page: ExtractedPage?) -> [Article.Image] {
+    var out: [Article.Image] = []
+    var seen = Set<String>()
+    func add(_ url: String?, _ w: String? = nil, _ h: String? = nil) {
+      guard let url, CanonicalURL.isHTTPURL(url), seen.insert(url).inserted else { return }
+      out.append(Article.Image(url: url, width: w.flatMap { Int($0) }, height: h.flatMap { Int($0) }))
+    }
+    for t in item.thumbnails { add(t.url, t.width, t.height) }
+    for m in item.mediaContent
+    where m.medium == "image" || (m.type?.hasPrefix("image/") ?? false) {
+      add(m.url, m.width, m.height)
+    }
+    for e in item.enclosures where e.type?.hasPrefix("image/") ?? false { add(e.href) }
+    if let page { for i in page.images { add(i) } }
+    for i in bodyImages { add(i) }
+    return Array(out.prefix(5))
+  }
+
+  static func pending(_ a: Article) -> PendingArticle {
+    PendingArticle(
+      key: URLKey(canonicalURL: a.webURL),
+      fileName: ArticleFileName.make(title: a.title, date: a.published),
+      contents: FrontMatter.render(a))
+  }
+
+  static func host(of url: String) -> String? {
+    URLComponents(string: url)?.host?.lowercased()
+  }
+
+  static func uniqued(_ xs: [String]) -> [String] {
+    var seen = Set<String>()
+    return xs.filter { !$0.isEmpty && seen.insert($0.lowercased()).inserted }
+  }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import Synchronization
+
+/// What feedspool remembers about one feed (or one configured article page)
+/// between fetches and across restarts.
+public struct FeedState: Codable, Sendable, Equatable {
+  public var url: String
+  /// Validators exactly as the server sent them, sent back byte for byte.
+  public var etag: String?
+  public var lastModified: String?
+  public var lastFetch: Date?
+  /// "200", "304", "404", "timeout", ...
+  public var lastStatus: String?
+  public var lastError: String?
+  public var nextDue: Date?
+  public var errorCount: Int = 0
+  public var delivered: Int = 0
+  public var title: String?
+  /// Article pages: delivered (or definitively unusable), never fetched again.
+  public var done: Bool?
+
+  public init(url: String) { self.url = url }
+}
+
+/// All feed states in one JSON file, `STATE/feeds.json`, replaced atomically.
+///
+/// Writes are batched: `update` marks the store dirty and `flush` (called by the
+/// daemon on a short timer and at exit) writes it. A state may lag behind the
+/// spool after a crash; that only means a feed is fetched again, and dedup keeps
+/// the spool free of repeats. It never runs ahead: a feed's validators are updated
+/// only after its articles were delivered.
+public final class FeedStateStore: Sendable {
+  public let path: String
+  private struct Inner {
+    var states: [String: FeedState]
+    var dirty = false
+  }
+  private let inner: Mutex<Inner>
+
+  public init(directory: String) throws {
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    path = directory + "/feeds.json"
+    var states: [String: FeedState] = [:]
+    if let data = FileManager.default.contents(atPath: path), !data.isEmpty {
+      let decoder = JSONDecoder()
+      decoder.dateDecodingStrategy = .secondsSince1970
+      let list = try decoder.decode([FeedState].self, from: data)
+      for s in list { states[s.url] = s }
+    }
+    inner = Mutex(Inner(states: states))
+  }
+
+  public subscript(url: String) -> FeedState {
+    inner.withLock { $0.states[url] ?? FeedState(url: url) }
+  }
+
+  public var all: [FeedState] { inner.withLock { Array($0.states.values) } }
+
+  public func update(_ url: String, _ change: (inout FeedState) -> Void) {
+    inner.withLock { i in
+      var s = i.states[url] ?? FeedState(url: url)
+      change(&s)
+      i.states[url] = s
+      i.dirty = true
+    }
+  }
+
+  /// Writes the file if anything changed since the last flush.
+  public func flush() throws {
+    let snapshot: [FeedState]? = inner.withLock { i in
+      guard i.dirty else { return nil }
+      i.dirty = false
+      return i.states.values.sorted { $0.url < $1.url }
+    }
+    guard let snapshot else { return }
+    let encoder = JSONEncoder()
+    encoder.dateEncodingStrategy = .secondsSince1970
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    do {
+      let data = try encoder.encode(snapshot)
+      try AtomicFile.write(data, to: path)
+    } catch {
+      inner.withLock { $0.dirty = true }
+      throw error
+    }
+  }
+}
+
+/// Temp file, fsync, rename, fsync of the directory.
+enum AtomicFile {
+  static func write(_ data: Data, to path: String) throws {
+    let tmp = path + ".new"
+    let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+    var ok = true
+    data.withUnsafeBytes { raw in
+      var off = 0
+      while off < raw.count {
+        let n = Glibc.write(fd, raw.baseAddress! + off, raw.count - off)
+        if n < 0 {
+          if errno == EINTR { continue }
+          ok = false
+          return
+        }
+        off += n
+      }
+    }
+    let code = errno
+    if !ok || fsync(fd) != 0 {
+      close(fd)
+      unlink(tmp)
+      throw POSIXError(POSIXErrorCode(rawValue: ok ? errno : code) ?? .EIO)
+    }
+    close(fd)
+    guard rename(tmp, path) == 0 else {
+      unlink(tmp)
+      throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+    }
+    let dir = (path as NSString).deletingLastPathComponent
+    let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    if dfd >= 0 {
+      _ = fsync(dfd)
+      close(dfd)
+    }
+  }
+}

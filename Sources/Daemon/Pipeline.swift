@@ -1,0 +1,260 @@
+import Articles
+import Extract
+import Feeds
+import Foundation
+import HTTP
+import Logging
+import Spool
+
+/// The way of one feed or page: fetch, parse or extract, build articles, deliver,
+/// remember. Shared by `run --once` and the daemon.
+public final class Pipeline: Sendable {
+  public let config: Config
+  let fetcher: Fetcher
+  let spool: Spool
+  let store: FeedStateStore
+  let logger: Logger
+
+  public static let version = "0.1.0"
+  public static let defaultUserAgent =
+    "feedspool/\(version) (+https://github.com/feedspool/feedspool)"
+
+  public init(config: Config, logger: Logger) throws {
+    self.config = config
+    self.logger = logger
+    spool = try Spool(directory: config.spool, stateDirectory: config.state)
+    store = try FeedStateStore(directory: config.state)
+    fetcher = Fetcher(
+      userAgent: config.userAgent ?? Self.defaultUserAgent,
+      policy: NetworkPolicy(allow: config.network.allow))
+  }
+
+  var limits: FetchLimits {
+    FetchLimits(
+      maxBodyBytes: config.limits.maxBodyBytes,
+      connectTimeout: .seconds(config.limits.connectTimeout),
+      totalTimeout: .seconds(config.limits.timeout))
+  }
+
+  func interval(_ feed: Config.FeedConfig) -> TimeInterval {
+    TimeInterval(feed.interval ?? config.interval)
+  }
+
+  public func state(of url: String) -> FeedState { store[url] }
+  public var states: [FeedState] { store.all }
+  public func flush() {
+    do { try store.flush() } catch {
+      logger.error("cannot write feed state", metadata: ["error": "\(error)"])
+    }
+  }
+  public func shutdown() { fetcher.shutdown() }
+
+  /// Outcome counts of one poll, for logs and `--once` summaries.
+  public struct Outcome: Sendable {
+    public var delivered = 0
+    public var status = ""
+  }
+
+  /// Fetches one feed (conditionally), delivers its new articles, updates its state.
+  public func poll(_ feed: Config.FeedConfig) async -> Outcome {
+    let state = store[feed.url]
+    let now = Date()
+    var log = logger
+    log[metadataKey: "feed.url"] = "\(feed.url)"
+    let request = FetchRequest(
+      url: feed.url, etag: state.etag, lastModified: state.lastModified, trusted: true,
+      limits: limits,
+      accept:
+        "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
+    )
+    let result = await fetcher.fetch(request)
+    switch result {
+    case .notModified(let r):
+      store.update(feed.url) { s in
+        s.lastFetch = now
+        s.lastStatus = "304"
+        s.lastError = nil
+        s.errorCount = 0
+        if let e = r.headers["etag"] { s.etag = e }
+        if let l = r.headers["last-modified"] { s.lastModified = l }
+        s.nextDue = Schedule.afterSuccess(now, interval: interval(feed), url: feed.url)
+      }
+      log.debug("not modified", metadata: ["http.status": "304"])
+      return Outcome(delivered: 0, status: "304")
+
+    case .fetched(let r):
+      let parsed: ParsedFeed
+      do {
+        parsed = try FeedParser.parse(r.body, url: r.url, contentType: r.headers["content-type"])
+      } catch {
+        return failed(feed, now: now, status: "unparseable", message: "\(error)", log: log)
+      }
+      let origin = ArticleOrigin(feedURL: feed.url, topics: feed.topics, category: feed.category)
+      var articles: [PendingArticle] = []
+      var skipped = 0
+      for item in parsed.entries {
+        guard let link = ArticleBuilder.links(of: item, base: r.url) else {
+          skipped += 1
+          continue
+        }
+        if spool.contains(URLKey(canonicalURL: link.canonical)) { continue }
+        var page: ExtractedPage?
+        var markdown: String?
+        if feed.fullText, let (p, md) = await fetchPage(link.original, log: log) {
+          page = p
+          markdown = md
+        }
+        if let a = ArticleBuilder.fromItem(
+          item, feed: parsed, feedURL: r.url, origin: origin, fetched: now, page: page,
+          pageMarkdown: markdown)
+        {
+          articles.append(ArticleBuilder.pending(a))
+        }
+      }
+      let delivered: [DeliveryRecord]
+      do {
+        delivered = try await spool.deliver(articles)
+      } catch {
+        // Nothing marked seen and the validators are kept: the next fetch retries.
+        log.error("delivery failed", metadata: ["error": "\(error)"])
+        return failed(feed, now: now, status: "spool-error", message: "\(error)", log: log)
+      }
+      store.update(feed.url) { s in
+        s.lastFetch = now
+        s.lastStatus = "\(r.status)"
+        s.lastError = parsed.bozo ? parsed.bozoMessage.map { "recovered: \($0)" } : nil
+        s.errorCount = 0
+        s.etag = r.headers["etag"]
+        s.lastModified = r.headers["last-modified"]
+        s.title = parsed.title.map { HTMLText.plain($0) }
+        s.delivered += delivered.count
+        s.nextDue = Schedule.afterSuccess(now, interval: interval(feed), url: feed.url)
+      }
+      for d in delivered {
+        log.info("delivered", metadata: ["article.path": "new/\(d.name)", "article.seq": "\(d.seq)"])
+      }
+      if skipped > 0 { log.notice("items without a usable link skipped", metadata: ["count": "\(skipped)"]) }
+      return Outcome(delivered: delivered.count, status: "\(r.status)")
+
+    case .httpStatus(let r):
+      return failed(
+        feed, now: now, status: "\(r.status)", message: "HTTP \(r.status)", log: log,
+        retryAfter: RetryAfter.parse(r.headers["retry-after"], now: now))
+
+    case .failed(let f):
+      return failed(feed, now: now, status: f.kind.rawValue, message: f.message, log: log)
+    }
+  }
+
+  private func failed(
+    _ feed: Config.FeedConfig, now: Date, status: String, message: String, log: Logger,
+    retryAfter: TimeInterval? = nil
+  ) -> Outcome {
+    store.update(feed.url) { s in
+      s.lastFetch = now
+      s.lastStatus = status
+      s.lastError = message
+      s.errorCount += 1
+      s.nextDue = Schedule.afterError(
+        now, interval: interval(feed), errorCount: s.errorCount, url: feed.url,
+        retryAfter: retryAfter)
+    }
+    log.warning("fetch failed", metadata: ["http.status": "\(status)", "error": "\(message)"])
+    return Outcome(delivered: 0, status: status)
+  }
+
+  /// Fetches an article page that came from the network (an item link): untrusted,
+  /// so the network policy applies to every hop.
+  func fetchPage(_ url: String, log: Logger) async -> (ExtractedPage, String)? {
+    let result = await fetcher.fetch(
+      FetchRequest(url: url, trusted: false, limits: limits, accept: "text/html, */*;q=0.5"))
+    guard case .fetched(let r) = result else {
+      log.notice("full text not fetched", metadata: ["page.url": "\(url)"])
+      return nil
+    }
+    return extract(r)
+  }
+
+  func extract(_ r: HTTPResponse) -> (ExtractedPage, String)? {
+    guard
+      let page = try? Extractor.extract(r.body, url: r.url, contentType: r.headers["content-type"])
+    else { return nil }
+    let md = MarkdownConverter.convert(html: page.contentHTML, baseURL: r.url).markdown
+    if md.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return nil }
+    return (page, md)
+  }
+
+  /// Fetches a configured article page once and delivers it.
+  public func fetchArticle(_ cfg: Config.ArticleConfig) async -> Outcome {
+    let key = "article:" + cfg.url
+    let now = Date()
+    var log = logger
+    log[metadataKey: "page.url"] = "\(cfg.url)"
+    let result = await fetcher.fetch(
+      FetchRequest(url: cfg.url, trusted: true, limits: limits, accept: "text/html, */*;q=0.5"))
+    switch result {
+    case .fetched(let r):
+      guard let (page, md) = extract(r),
+        let a = ArticleBuilder.fromPage(
+          page, markdown: md, finalURL: r.url, requestedURL: cfg.url,
+          origin: ArticleOrigin(feedURL: nil, topics: cfg.topics, category: cfg.category),
+          fetched: now)
+      else {
+        store.update(key) { s in
+          s.lastFetch = now
+          s.lastStatus = "unextractable"
+          s.errorCount += 1
+          s.nextDue = Schedule.afterError(
+            now, interval: TimeInterval(config.interval), errorCount: s.errorCount, url: key,
+            retryAfter: nil)
+        }
+        return Outcome(delivered: 0, status: "unextractable")
+      }
+      do {
+        let d = try await spool.deliver([ArticleBuilder.pending(a)])
+        store.update(key) { s in
+          s.lastFetch = now
+          s.lastStatus = "\(r.status)"
+          s.done = true
+          s.errorCount = 0
+          s.delivered += d.count
+        }
+        for x in d { log.info("delivered", metadata: ["article.path": "new/\(x.name)"]) }
+        return Outcome(delivered: d.count, status: "\(r.status)")
+      } catch {
+        log.error("delivery failed", metadata: ["error": "\(error)"])
+        return Outcome(delivered: 0, status: "spool-error")
+      }
+    default:
+      let status =
+        result.response.map { "\($0.status)" } ?? result.failure?.kind.rawValue ?? "error"
+      store.update(key) { s in
+        s.lastFetch = now
+        s.lastStatus = status
+        s.errorCount += 1
+        s.nextDue = Schedule.afterError(
+          now, interval: TimeInterval(config.interval), errorCount: s.errorCount, url: key,
+          retryAfter: nil)
+      }
+      log.warning("article fetch failed", metadata: ["http.status": "\(status)"])
+      return Outcome(delivered: 0, status: status)
+    }
+  }
+
+  /// Article pages still to fetch now.
+  func articleIsDue(_ cfg: Config.ArticleConfig, now: Date) -> Bool {
+    let s = store["article:" + cfg.url]
+    if s.done == true { return false }
+    return Schedule.isDue(s, now: now)
+  }
+}
+
+/// Retry-After: seconds or an HTTP-date.
+enum RetryAfter {
+  static func parse(_ value: String?, now: Date) -> TimeInterval? {
+    guard let v = value?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
+    if let s = Int(v) { return TimeInterval(max(0, s)) }
+    if let d = FeedDate.parse(v) { return max(0, d.timeIntervalSince(now)) }
+    return nil
+  }
+}

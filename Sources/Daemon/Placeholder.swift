@@ -1,1 +1,0 @@
-// Daemon module: see Sources/Daemon.

@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+
+@testable import Daemon
+
+@Test func readsTheContractKeys() throws {
+  let c = try Config.parse(
+    """
+    spool: /srv/spool
+    state: /srv/state
+    interval: 30m
+    feeds:
+      - url: https://example.org/feed.xml
+        topics: [AI, ML]
+        category: research
+        interval: 1h30m
+        fullText: true
+      - https://example.net/atom.xml
+    articles:
+      - url: https://example.com/a/page
+        topics: [AI]
+    network:
+      allow: ["127.0.0.1:8080"]
+    """, environment: [:])
+  #expect(c.spool == "/srv/spool")
+  #expect(c.state == "/srv/state")
+  #expect(c.interval == 1800)
+  #expect(c.feeds.count == 2)
+  #expect(c.feeds[0].topics == ["AI", "ML"])
+  #expect(c.feeds[0].category == "research")
+  #expect(c.feeds[0].interval == 5400)
+  #expect(c.feeds[0].fullText)
+  #expect(c.feeds[1].url == "https://example.net/atom.xml")
+  #expect(!c.feeds[1].fullText)
+  #expect(c.articles.map(\.url) == ["https://example.com/a/page"])
+  #expect(c.network.allow == ["127.0.0.1:8080"])
+  #expect(c.warnings.isEmpty)
+}
+
+@Test func defaultsFollowStateDirectory() throws {
+  let c = try Config.parse("feeds: []", environment: ["STATE_DIRECTORY": "/var/lib/feedspool"])
+  #expect(c.spool == "/var/lib/feedspool/spool")
+  #expect(c.state == "/var/lib/feedspool/state")
+  let d = try Config.parse("", environment: [:])
+  #expect(d.spool == "./spool")
+  #expect(d.interval == 3600)
+}
+
+@Test func errorsNameFileLineAndField() {
+  do {
+    _ = try Config.parse(
+      """
+      interval: soon
+      feeds:
+        - url: ftp://example.org/feed
+        - topics: [x]
+      """, file: "cfg.yaml", environment: [:])
+    Issue.record("expected errors")
+  } catch {
+    let text = error.issues.map(\.description)
+    #expect(text.contains { $0.hasPrefix("cfg.yaml:1:") && $0.contains("interval") })
+    #expect(text.contains { $0.hasPrefix("cfg.yaml:3:") && $0.contains("feeds[0].url") })
+    #expect(text.contains { $0.contains("feeds[1].url") && $0.contains("missing") })
+  }
+}
+
+@Test func brokenYAMLIsAnErrorWithALine() {
+  do {
+    _ = try Config.parse("feeds:\n  - url: [unclosed\n", file: "x.yaml", environment: [:])
+    Issue.record("expected an error")
+  } catch {
+    #expect(error.issues.first?.line != nil)
+  }
+}
+
+@Test func unknownKeysAreWarnings() throws {
+  let c = try Config.parse("feeds:\n  - url: https://a.example/f\n    fulltext: true\n", environment: [:])
+  #expect(c.warnings.count == 1)
+  #expect(c.warnings[0].field == "feeds[0].fulltext")
+}
+
+@Test func durations() {
+  #expect(ConfigReader.parseDuration("90s") == 90)
+  #expect(ConfigReader.parseDuration("15m") == 900)
+  #expect(ConfigReader.parseDuration("1h30m") == 5400)
+  #expect(ConfigReader.parseDuration("2d") == 172800)
+  #expect(ConfigReader.parseDuration("45") == 2700)
+  #expect(ConfigReader.parseDuration("soon") == nil)
+  #expect(ConfigReader.parseDuration("1x") == nil)
+}
+
+@Test func scheduleWaitsTheIntervalWithBoundedJitter() {
+  let now = Date(timeIntervalSince1970: 1_700_000_000)
+  let next = Schedule.afterSuccess(now, interval: 3600, url: "https://a.example/feed")
+  let wait = next.timeIntervalSince(now)
+  #expect(wait >= 3600 && wait < 3960)
+  // Stable for one feed, different across feeds.
+  #expect(next == Schedule.afterSuccess(now, interval: 3600, url: "https://a.example/feed"))
+  #expect(next != Schedule.afterSuccess(now, interval: 3600, url: "https://b.example/feed"))
+}
+
+@Test func errorBackoffGrowsAndIsCapped() {
+  let now = Date(timeIntervalSince1970: 1_700_000_000)
+  var last: TimeInterval = 0
+  for n in 1...8 {
+    let w = Schedule.afterError(
+      now, interval: 3600, errorCount: n, url: "https://a.example/f", retryAfter: nil
+    ).timeIntervalSince(now)
+    #expect(w > last)
+    last = w
+  }
+  let capped = Schedule.afterError(
+    now, interval: 3600, errorCount: 40, url: "https://a.example/f", retryAfter: nil)
+  #expect(capped.timeIntervalSince(now) <= 24 * 3600)
+  let honoured = Schedule.afterError(
+    now, interval: 3600, errorCount: 1, url: "https://a.example/f", retryAfter: 7200)
+  #expect(honoured.timeIntervalSince(now) >= 7200)
+}

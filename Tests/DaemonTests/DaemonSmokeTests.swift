@@ -1,7 +1,0 @@
-import Testing
-
-@testable import Daemon
-
-@Test func DaemonModuleLinks() {
-  #expect(Bool(true))
-}
