@@ -18,8 +18,43 @@ public struct FeedState: Codable, Sendable, Equatable {
   public var title: String?
   /// Article pages: delivered (or definitively unusable), never fetched again.
   public var done: Bool?
+  /// 410 Gone: never fetched again (shown by `status`).
+  public var retired: Bool?
+  /// Where the feed moved after repeated permanent redirects; fetched there.
+  public var movedTo: String?
+  /// The permanent redirect target seen on the last `redirectStreak` fetches.
+  public var redirectTarget: String?
+  public var redirectStreak: Int = 0
+  /// The schedule hints of the last successful fetch.
+  public var hints: FeedHints?
 
   public init(url: String) { self.url = url }
+
+  enum CodingKeys: String, CodingKey {
+    case url, etag, lastModified, lastFetch, lastStatus, lastError, nextDue, errorCount
+    case delivered, title, done, retired, movedTo, redirectTarget, redirectStreak, hints
+  }
+
+  /// Lenient: a key missing from an older state file takes its default.
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    url = try c.decode(String.self, forKey: .url)
+    etag = try c.decodeIfPresent(String.self, forKey: .etag)
+    lastModified = try c.decodeIfPresent(String.self, forKey: .lastModified)
+    lastFetch = try c.decodeIfPresent(Date.self, forKey: .lastFetch)
+    lastStatus = try c.decodeIfPresent(String.self, forKey: .lastStatus)
+    lastError = try c.decodeIfPresent(String.self, forKey: .lastError)
+    nextDue = try c.decodeIfPresent(Date.self, forKey: .nextDue)
+    errorCount = try c.decodeIfPresent(Int.self, forKey: .errorCount) ?? 0
+    delivered = try c.decodeIfPresent(Int.self, forKey: .delivered) ?? 0
+    title = try c.decodeIfPresent(String.self, forKey: .title)
+    done = try c.decodeIfPresent(Bool.self, forKey: .done)
+    retired = try c.decodeIfPresent(Bool.self, forKey: .retired)
+    movedTo = try c.decodeIfPresent(String.self, forKey: .movedTo)
+    redirectTarget = try c.decodeIfPresent(String.self, forKey: .redirectTarget)
+    redirectStreak = try c.decodeIfPresent(Int.self, forKey: .redirectStreak) ?? 0
+    hints = try c.decodeIfPresent(FeedHints.self, forKey: .hints)
+  }
 }
 
 /// All feed states in one JSON file, `STATE/feeds.json`, replaced atomically.
