@@ -42,6 +42,12 @@ public struct Config: Sendable, Equatable {
   public struct NetworkConfig: Sendable, Equatable {
     /// host:port entries that URLs from the network may reach although private.
     public var allow: [String] = []
+    /// Host patterns (`*.tumblr.com`) that count as one origin for rate limits.
+    public var groups: [String] = []
+    /// Requests in flight at once to one origin.
+    public var perOrigin = 2
+    /// Least time between two requests to one origin, seconds.
+    public var spacing = 0
   }
 
   public struct Limits: Sendable, Equatable {
@@ -364,6 +370,15 @@ struct ConfigReader {
           if parts.count < 2 || Int(parts.last!) == nil {
             errors.append(issue(v, "network.allow[\(i)]", "must be host:port, got \(entry)"))
           }
+        }
+      case "groups": net.groups = stringList(v, "network.groups")
+      case "perOrigin", "per_origin":
+        if let n = int(v, "network.perOrigin", min: 1, max: 1000) { net.perOrigin = n }
+      case "spacing":
+        if case .scalar(let s) = v, s.string == "0" {
+          net.spacing = 0
+        } else if let d = duration(v, "network.spacing") {
+          net.spacing = d
         }
       default: warnings.append(issue(k, "network." + key, "unknown key (ignored)"))
       }

@@ -68,21 +68,30 @@ public final class FeedStateStore: Sendable {
   public let path: String
   private struct Inner {
     var states: [String: FeedState]
+    var origins = OriginBook()
     var dirty = false
+  }
+
+  /// The file: every feed's state and the origins' waits.
+  private struct File: Codable {
+    var feeds: [FeedState]
+    var origins: OriginBook?
   }
   private let inner: Mutex<Inner>
 
-  public init(directory: String) throws {
+  public init(directory: String, originGroups: [String] = []) throws {
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     path = directory + "/feeds.json"
     var states: [String: FeedState] = [:]
+    var origins = OriginBook(groups: originGroups)
     if let data = FileManager.default.contents(atPath: path), !data.isEmpty {
       let decoder = JSONDecoder()
       decoder.dateDecodingStrategy = .secondsSince1970
-      let list = try decoder.decode([FeedState].self, from: data)
-      for s in list { states[s.url] = s }
+      let file = try decoder.decode(File.self, from: data)
+      for s in file.feeds { states[s.url] = s }
+      origins.blockedUntil = file.origins?.blockedUntil ?? [:]
     }
-    inner = Mutex(Inner(states: states))
+    inner = Mutex(Inner(states: states, origins: origins))
   }
 
   public subscript(url: String) -> FeedState {
@@ -100,12 +109,29 @@ public final class FeedStateStore: Sendable {
     }
   }
 
+  /// When the origin (or host group) of `url` may be asked again, if it asked to wait.
+  public func originWait(for url: String, now: Date) -> Date? {
+    inner.withLock { $0.origins.wait(for: url, now: now) }
+  }
+
+  public func originKey(_ url: String) -> String {
+    inner.withLock { $0.origins.key(for: url) }
+  }
+
+  public func blockOrigin(_ url: String, until: Date) {
+    inner.withLock { i in
+      i.origins.block(url, until: until)
+      i.dirty = true
+    }
+  }
+
   /// Writes the file if anything changed since the last flush.
   public func flush() throws {
-    let snapshot: [FeedState]? = inner.withLock { i in
+    let snapshot: File? = inner.withLock { i in
       guard i.dirty else { return nil }
       i.dirty = false
-      return i.states.values.sorted { $0.url < $1.url }
+      i.origins.prune(now: Date())
+      return File(feeds: i.states.values.sorted { $0.url < $1.url }, origins: i.origins)
     }
     guard let snapshot else { return }
     let encoder = JSONEncoder()

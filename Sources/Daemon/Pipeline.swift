@@ -14,6 +14,8 @@ public final class Pipeline: Sendable {
   let spool: Spool
   let store: FeedStateStore
   let logger: Logger
+  let scheduler = FeedScheduler()
+  let gate: OriginGate
 
   public static let version = "0.1.0"
   public static let defaultUserAgent =
@@ -23,7 +25,9 @@ public final class Pipeline: Sendable {
     self.config = config
     self.logger = logger
     spool = try Spool(directory: config.spool, stateDirectory: config.state)
-    store = try FeedStateStore(directory: config.state)
+    store = try FeedStateStore(directory: config.state, originGroups: config.network.groups)
+    gate = OriginGate(
+      limit: config.network.perOrigin, spacing: .seconds(config.network.spacing))
     fetcher = Fetcher(
       userAgent: config.userAgent ?? Self.defaultUserAgent,
       policy: NetworkPolicy(allow: config.network.allow))
@@ -53,31 +57,48 @@ public final class Pipeline: Sendable {
   public struct Outcome: Sendable {
     public var delivered = 0
     public var status = ""
+    /// Not fetched: retired, or its origin asked to wait.
+    public var skipped = false
   }
 
   /// Fetches one feed (conditionally), delivers its new articles, updates its state.
+  /// The caller decided it is due; the origin's wait and retirement still hold.
   public func poll(_ feed: Config.FeedConfig) async -> Outcome {
     let state = store[feed.url]
     let now = Date()
     var log = logger
     log[metadataKey: "feed.url"] = "\(feed.url)"
+    if state.retired == true { return Outcome(status: "gone", skipped: true) }
+    let url = state.movedTo ?? feed.url
+    if let until = store.originWait(for: url, now: now) {
+      store.update(feed.url) { s in s.nextDue = max(s.nextDue ?? until, until) }
+      log.debug("origin asked to wait", metadata: ["until": "\(until)"])
+      return Outcome(status: "waiting", skipped: true)
+    }
+    if url != feed.url { log[metadataKey: "feed.moved_to"] = "\(url)" }
     let request = FetchRequest(
-      url: feed.url, etag: state.etag, lastModified: state.lastModified, trusted: true,
+      url: url, etag: state.etag, lastModified: state.lastModified, trusted: true,
       limits: limits,
       accept:
         "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
     )
-    let result = await fetcher.fetch(request)
+    let origin = store.originKey(url)
+    let result = await gate.with(origin) { await self.fetcher.fetch(request) }
+    if let r = result.response {
+      store.update(feed.url) { s in
+        scheduler.recordRedirects(r.redirects.map { ($0.status, $0.to) }, into: &s)
+      }
+    }
     switch result {
     case .notModified(let r):
+      var hints = state.hints ?? FeedHints()
+      HeaderHints.apply(r.headers, to: &hints, now: now)
       store.update(feed.url) { s in
-        s.lastFetch = now
-        s.lastStatus = "304"
-        s.lastError = nil
-        s.errorCount = 0
         if let e = r.headers["etag"] { s.etag = e }
         if let l = r.headers["last-modified"] { s.lastModified = l }
-        s.nextDue = Schedule.afterSuccess(now, interval: interval(feed), url: feed.url)
+        s.lastStatus = "304"
+        s.lastError = nil
+        record(.notModified(hints), feed, &s, now)
       }
       log.debug("not modified", metadata: ["http.status": "304"])
       return Outcome(delivered: 0, status: "304")
@@ -87,9 +108,9 @@ public final class Pipeline: Sendable {
       do {
         parsed = try FeedParser.parse(r.body, url: r.url, contentType: r.headers["content-type"])
       } catch {
-        return failed(feed, now: now, status: "unparseable", message: "\(error)", log: log)
+        return failed(feed, .failed, now: now, status: "not a feed", message: "\(error)", log: log)
       }
-      let origin = ArticleOrigin(feedURL: feed.url, topics: feed.topics, category: feed.category)
+      let from = ArticleOrigin(feedURL: feed.url, topics: feed.topics, category: feed.category)
       var articles: [PendingArticle] = []
       var skipped = 0
       for item in parsed.entries {
@@ -105,7 +126,7 @@ public final class Pipeline: Sendable {
           markdown = md
         }
         if let a = ArticleBuilder.fromItem(
-          item, feed: parsed, feedURL: r.url, origin: origin, fetched: now, page: page,
+          item, feed: parsed, feedURL: r.url, origin: from, fetched: now, page: page,
           pageMarkdown: markdown)
         {
           articles.append(ArticleBuilder.pending(a))
@@ -117,47 +138,64 @@ public final class Pipeline: Sendable {
       } catch {
         // Nothing marked seen and the validators are kept: the next fetch retries.
         log.error("delivery failed", metadata: ["error": "\(error)"])
-        return failed(feed, now: now, status: "spool-error", message: "\(error)", log: log)
+        return failed(feed, .failed, now: now, status: "spool error", message: "\(error)", log: log)
       }
+      var hints = FeedHints.from(parsed)
+      HeaderHints.apply(r.headers, to: &hints, now: now)
+      hints.observedInterval = FeedScheduler.observedInterval(
+        parsed.entries.compactMap { $0.published ?? $0.updated })
       store.update(feed.url) { s in
-        s.lastFetch = now
         s.lastStatus = "\(r.status)"
         s.lastError = parsed.bozo ? parsed.bozoMessage.map { "recovered: \($0)" } : nil
-        s.errorCount = 0
         s.etag = r.headers["etag"]
         s.lastModified = r.headers["last-modified"]
         s.title = parsed.title.map { HTMLText.plain($0) }
         s.delivered += delivered.count
-        s.nextDue = Schedule.afterSuccess(now, interval: interval(feed), url: feed.url)
+        record(.ok(hints), feed, &s, now)
       }
       for d in delivered {
         log.info("delivered", metadata: ["article.path": "new/\(d.name)", "article.seq": "\(d.seq)"])
       }
-      if skipped > 0 { log.notice("items without a usable link skipped", metadata: ["count": "\(skipped)"]) }
+      if skipped > 0 {
+        log.notice("items without a usable link skipped", metadata: ["count": "\(skipped)"])
+      }
       return Outcome(delivered: delivered.count, status: "\(r.status)")
 
     case .httpStatus(let r):
-      return failed(
-        feed, now: now, status: "\(r.status)", message: "HTTP \(r.status)", log: log,
-        retryAfter: RetryAfter.parse(r.headers["retry-after"], now: now))
+      let retryAfter = RetryAfter.parse(r.headers["retry-after"], now: now)
+      let poll: PollResult
+      switch r.status {
+      case 410: poll = .gone
+      case 429: poll = .rateLimited(retryAfter: retryAfter)
+      case 503 where retryAfter != nil: poll = .rateLimited(retryAfter: retryAfter)
+      default: poll = .httpError(r.status, retryAfter: retryAfter)
+      }
+      if case .rateLimited(let wait) = poll {
+        store.blockOrigin(url, until: now.addingTimeInterval(max(wait ?? 3600, 60)))
+      }
+      if r.status == 410 { log.notice("feed is gone (410): retired", metadata: ["http.status": "410"]) }
+      return failed(feed, poll, now: now, status: "\(r.status)", message: "HTTP \(r.status)", log: log)
 
     case .failed(let f):
-      return failed(feed, now: now, status: f.kind.rawValue, message: f.message, log: log)
+      let poll: PollResult = (f.kind == .dns || f.kind == .connect) ? .unreachable : .failed
+      return failed(feed, poll, now: now, status: f.kind.rawValue, message: f.message, log: log)
     }
   }
 
+  private func record(_ result: PollResult, _ feed: Config.FeedConfig, _ s: inout FeedState, _ now: Date) {
+    scheduler.record(
+      result, into: &s, configured: feed.interval.map(TimeInterval.init),
+      global: TimeInterval(config.interval), now: now)
+  }
+
   private func failed(
-    _ feed: Config.FeedConfig, now: Date, status: String, message: String, log: Logger,
-    retryAfter: TimeInterval? = nil
+    _ feed: Config.FeedConfig, _ result: PollResult, now: Date, status: String, message: String,
+    log: Logger
   ) -> Outcome {
     store.update(feed.url) { s in
-      s.lastFetch = now
       s.lastStatus = status
       s.lastError = message
-      s.errorCount += 1
-      s.nextDue = Schedule.afterError(
-        now, interval: interval(feed), errorCount: s.errorCount, url: feed.url,
-        retryAfter: retryAfter)
+      record(result, feed, &s, now)
     }
     log.warning("fetch failed", metadata: ["http.status": "\(status)", "error": "\(message)"])
     return Outcome(delivered: 0, status: status)
@@ -166,8 +204,9 @@ public final class Pipeline: Sendable {
   /// Fetches an article page that came from the network (an item link): untrusted,
   /// so the network policy applies to every hop.
   func fetchPage(_ url: String, log: Logger) async -> (ExtractedPage, String)? {
-    let result = await fetcher.fetch(
-      FetchRequest(url: url, trusted: false, limits: limits, accept: "text/html, */*;q=0.5"))
+    let request = FetchRequest(
+      url: url, trusted: false, limits: limits, accept: "text/html, */*;q=0.5")
+    let result = await gate.with(store.originKey(url)) { await self.fetcher.fetch(request) }
     guard case .fetched(let r) = result else {
       log.notice("full text not fetched", metadata: ["page.url": "\(url)"])
       return nil
@@ -190,8 +229,9 @@ public final class Pipeline: Sendable {
     let now = Date()
     var log = logger
     log[metadataKey: "page.url"] = "\(cfg.url)"
-    let result = await fetcher.fetch(
-      FetchRequest(url: cfg.url, trusted: true, limits: limits, accept: "text/html, */*;q=0.5"))
+    let request = FetchRequest(
+      url: cfg.url, trusted: true, limits: limits, accept: "text/html, */*;q=0.5")
+    let result = await gate.with(store.originKey(cfg.url)) { await self.fetcher.fetch(request) }
     switch result {
     case .fetched(let r):
       guard let (page, md) = extract(r),
@@ -204,9 +244,8 @@ public final class Pipeline: Sendable {
           s.lastFetch = now
           s.lastStatus = "unextractable"
           s.errorCount += 1
-          s.nextDue = Schedule.afterError(
-            now, interval: TimeInterval(config.interval), errorCount: s.errorCount, url: key,
-            retryAfter: nil)
+          s.nextDue = scheduler.backoff(
+            s, configured: nil, global: TimeInterval(config.interval), now: now, at: nil)
         }
         return Outcome(delivered: 0, status: "unextractable")
       }
@@ -232,9 +271,9 @@ public final class Pipeline: Sendable {
         s.lastFetch = now
         s.lastStatus = status
         s.errorCount += 1
-        s.nextDue = Schedule.afterError(
-          now, interval: TimeInterval(config.interval), errorCount: s.errorCount, url: key,
-          retryAfter: nil)
+        s.nextDue = scheduler.backoff(
+          s, configured: nil, global: TimeInterval(config.interval), now: now, at: nil)
+        if result.response?.status == 410 { s.retired = true }
       }
       log.warning("article fetch failed", metadata: ["http.status": "\(status)"])
       return Outcome(delivered: 0, status: status)
@@ -245,7 +284,7 @@ public final class Pipeline: Sendable {
   func articleIsDue(_ cfg: Config.ArticleConfig, now: Date) -> Bool {
     let s = store["article:" + cfg.url]
     if s.done == true { return false }
-    return Schedule.isDue(s, now: now)
+    return scheduler.isDue(s, now: now, force: false)
   }
 }
 

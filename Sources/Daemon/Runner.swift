@@ -25,7 +25,7 @@ public final class Runner: Sendable {
   /// `config.jobs` at a time, then the state is written.
   public func runOnce(force: Bool) async -> RoundSummary {
     let now = Date()
-    let feeds = config.feeds.filter { force || Schedule.isDue(pipeline.state(of: $0.url), now: now) }
+    let feeds = config.feeds.filter { pipeline.scheduler.isDue(pipeline.state(of: $0.url), now: now, force: force) }
     let pages = config.articles.filter { pipeline.articleIsDue($0, now: force ? .distantFuture : now) }
     enum Job: Sendable {
       case feed(Config.FeedConfig)
@@ -116,7 +116,7 @@ public final class Runner: Sendable {
         let now = Date()
         for f in config.feeds
         where running.count < config.jobs && !running.contains(f.url)
-          && Schedule.isDue(pipeline.state(of: f.url), now: now)
+          && pipeline.scheduler.isDue(pipeline.state(of: f.url), now: now, force: false)
         {
           running.insert(f.url)
           group.addTask {
