@@ -32,6 +32,12 @@ static inline CURLcode fs_easy_setopt_write_function(CURL *h, CURLoption o, curl
 static inline CURLcode fs_easy_setopt_opensocket_function(CURL *h, curl_opensocket_callback f) {
   return curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, f);
 }
+// The pre-request callback runs once the connection is made OR taken from the pool, just
+// before the request is sent: the HTTP module's SSRF guard judges the connected address
+// there too, because a reused connection never passes through OPENSOCKETFUNCTION.
+static inline CURLcode fs_easy_setopt_prereq_function(CURL *h, curl_prereq_callback f) {
+  return curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, f);
+}
 static inline CURLcode fs_easy_setopt_xferinfo_function(CURL *h, curl_xferinfo_callback f) {
   return curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, f);
 }

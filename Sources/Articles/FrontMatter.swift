@@ -1,0 +1,133 @@
+/// Writes an article file: `---`, the YAML front matter of DESIGN section 1, `---`, a
+/// blank line, the Markdown body.
+///
+/// Field order follows the seeds, then the extra fields:
+///
+/// ```
+/// category, title, excerpt, publishedDateTime, originalUrl, webUrl, type, published,
+/// render_with_liquid, dateSource
+/// (blank) provider: name, domain
+/// (blank) topics: list
+/// (blank) images: list of url, width, height
+/// (blank) author, feed, id, language, fetchedDateTime
+/// ```
+///
+/// - A field without an honest value is left out, never written empty: no `excerpt`
+///   when there is none, no `originalUrl` when it equals `webUrl`, no `dateSource` when
+///   the date came from the source (`dateSource: fetched` says the date is the time the
+///   article was first seen), no `topics:`/`images:`/`provider:` section when empty.
+///   `title`, `webUrl`, `publishedDateTime`, `fetchedDateTime` are always written.
+/// - `published: false` (a curator publishes) and `render_with_liquid: false` (Jekyll
+///   must never run a body taken from the network as a Liquid template) are constant.
+/// - Dates are RFC 3339 in UTC, unquoted like the seeds (`2024-02-27T13:04:00Z`).
+/// - `title`, `excerpt`, URLs, `author`, `id` are always double-quoted. Short names
+///   (`category`, `type`, provider name and domain, topics, language) are written plain,
+///   like the seeds (`name: Benzinga.com`, `- AI`), only when plain is provably safe:
+///   letters first, then only letters, digits, space, `.`, `_`, `-`, and not a word YAML
+///   1.1 reads as a boolean or null (`yes`, `No`, `off`, `null`, ...). Anything else is
+///   double-quoted.
+/// - Double-quoted strings drop NUL and U+FEFF (BOM), escape `"` and `\`, every C0 and C1 control (`\n`, `\t`, `\r`,
+///   `\xHH`), DEL, U+2028/U+2029 (line breaks in YAML 1.1) and U+FFFE/U+FFFF as
+///   `\uXXXX`; everything else (emoji, right-to-left text, `#`, `: `, `{{ }}`, `{% %}`,
+///   `---`) is written as is. Both YAML 1.1 (PyYAML, Ruby's Psych) and YAML 1.2 (Yams)
+///   parsers read back exactly the original string.
+/// - The body passes through `BodySafety.sanitize` and ends with one newline.
+public enum FrontMatter {
+  public static func render(_ a: Article) -> String {
+    var o = "---\n"
+    o += "category: \(scalar(a.category))\n"
+    o += "title: \(quoted(a.title))\n"
+    if let e = a.excerpt, !e.isEmpty { o += "excerpt: \(quoted(e))\n" }
+    o += "publishedDateTime: \(RFC3339.string(from: a.published))\n"
+    if let u = a.originalURL, !u.isEmpty, u != a.webURL { o += "originalUrl: \(quoted(u))\n" }
+    o += "webUrl: \(quoted(a.webURL))\n"
+    o += "type: \(scalar(a.type))\n"
+    o += "published: false\n"
+    o += "render_with_liquid: false\n"
+    if a.dateSource == .fetched { o += "dateSource: fetched\n" }
+
+    let name = a.providerName.flatMap { $0.isEmpty ? nil : $0 }
+    let domain = a.providerDomain.flatMap { $0.isEmpty ? nil : $0 }
+    if name != nil || domain != nil {
+      o += "\nprovider:\n"
+      if let name { o += "  name: \(scalar(name))\n" }
+      if let domain { o += "  domain: \(scalar(domain))\n" }
+    }
+    let topics = a.topics.filter { !$0.isEmpty }
+    if !topics.isEmpty {
+      o += "\ntopics:\n"
+      for t in topics { o += "  - \(scalar(t))\n" }
+    }
+    let images = a.images.filter { !$0.url.isEmpty }
+    if !images.isEmpty {
+      o += "\nimages:\n"
+      for i in images {
+        o += "  - url: \(quoted(i.url))\n"
+        if let w = i.width, w > 0 { o += "    width: \(w)\n" }
+        if let h = i.height, h > 0 { o += "    height: \(h)\n" }
+      }
+    }
+    o += "\n"
+    if let v = a.author, !v.isEmpty { o += "author: \(quoted(v))\n" }
+    if let v = a.feed, !v.isEmpty { o += "feed: \(quoted(v))\n" }
+    if let v = a.id, !v.isEmpty { o += "id: \(quoted(v))\n" }
+    if let v = a.language, !v.isEmpty { o += "language: \(scalar(v))\n" }
+    o += "fetchedDateTime: \(RFC3339.string(from: a.fetched))\n"
+    o += "---\n\n"
+    var body = BodySafety.sanitize(a.body)
+    while body.last == "\n" || body.last == " " { body.removeLast() }
+    while body.first == "\n" { body.removeFirst() }
+    if !body.isEmpty { o += body + "\n" }
+    return o
+  }
+
+  /// Words YAML 1.1 resolves to booleans or null when unquoted.
+  static let reservedPlain: Set<String> = [
+    "y", "n", "yes", "no", "true", "false", "on", "off", "null",
+  ]
+
+  /// The string plain when that is provably read back as the same string, else quoted.
+  public static func scalar(_ s: String) -> String {
+    let u = Array(s.utf8)
+    guard let first = u.first, u.count <= 200, isAlpha(first), u.last != 0x20 else {
+      return quoted(s)
+    }
+    for b in u {
+      guard isAlpha(b) || isDigit(b) || b == 0x20 || b == 0x2E || b == 0x5F || b == 0x2D else {
+        return quoted(s)
+      }
+    }
+    if reservedPlain.contains(s.lowercased()) { return quoted(s) }
+    return s
+  }
+
+  /// A YAML double-quoted scalar that YAML 1.1 and 1.2 parsers read back as `s`.
+  public static func quoted(_ s: String) -> String {
+    var out = "\""
+    out.reserveCapacity(s.utf8.count + 2)
+    for c in s.unicodeScalars {
+      switch c.value {
+      case 0x22: out += "\\\""
+      case 0x5C: out += "\\\\"
+      case 0x0A: out += "\\n"
+      case 0x09: out += "\\t"
+      case 0x0D: out += "\\r"
+      case 0x00: break  // NUL is never meant: dropped
+      case 0x01...0x1F, 0x7F...0x9F:
+        out += "\\x" + hex(c.value, 2)
+      case 0xFEFF: break  // a BOM inside a string means nothing (and Yams drops it)
+      case 0x2028, 0x2029, 0xFFFE, 0xFFFF:
+        out += "\\u" + hex(c.value, 4)
+      default:
+        out.unicodeScalars.append(c)
+      }
+    }
+    out += "\""
+    return out
+  }
+
+  static func hex(_ v: UInt32, _ width: Int) -> String {
+    let s = String(v, radix: 16, uppercase: true)
+    return String(repeating: "0", count: max(0, width - s.count)) + s
+  }
+}

@@ -1,0 +1,49 @@
+import Foundation
+
+/// RFC 3339 timestamps in UTC, as the article file writes them: `2024-02-27T13:04:00Z`
+/// (whole seconds, `Z`), computed by hand: no formatter, no locale, no time zone database.
+public enum RFC3339 {
+  /// `2024-02-27T13:04:00Z`. Fractions of a second are dropped (floored).
+  public static func string(from date: Date) -> String {
+    let (y, m, d, secs) = civil(date)
+    return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secs / 3600, 2)):\(pad(secs / 60 % 60, 2)):\(pad(secs % 60, 2))Z"
+  }
+
+  /// `2024-02-27`: the UTC day, used in article file names.
+  public static func day(from date: Date) -> String {
+    let (y, m, d, _) = civil(date)
+    return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))"
+  }
+
+  /// Year, month, day and seconds into the day (UTC) of a date; years clamped to 0...9999
+  /// so that a bogus date can never produce a malformed timestamp.
+  static func civil(_ date: Date) -> (Int, Int, Int, Int) {
+    let t = date.timeIntervalSince1970
+    let lo = -62_167_219_200.0  // 0000-01-01T00:00:00Z
+    let hi = 253_402_300_799.0  // 9999-12-31T23:59:59Z
+    let clamped = t.isNaN ? 0 : min(max(t, lo), hi)
+    let seconds = Int(clamped.rounded(.down))
+    var days = seconds / 86_400
+    var secs = seconds % 86_400
+    if secs < 0 {
+      secs += 86_400
+      days -= 1
+    }
+    // Howard Hinnant's days-to-civil algorithm.
+    let z = days + 719_468
+    let era = (z >= 0 ? z : z - 146_096) / 146_097
+    let doe = z - era * 146_097
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+    let mp = (5 * doy + 2) / 153
+    let d = doy - (153 * mp + 2) / 5 + 1
+    let m = mp < 10 ? mp + 3 : mp - 9
+    let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+    return (y, m, d, secs)
+  }
+
+  static func pad(_ v: Int, _ width: Int) -> String {
+    let s = String(v)
+    return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+  }
+}

@@ -1,0 +1,266 @@
+import CCurl
+import Synchronization
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// What one hop asks of libcurl. Built by `Fetcher` for each hop of a fetch.
+struct HopSpec: Sendable {
+  var url: String
+  var userAgent: String
+  var etag: String?
+  var lastModified: String?
+  var accept: String?
+  var maxBodyBytes: Int
+  var connectTimeoutMs: Int
+  var timeoutMs: Int
+  var lowSpeedLimit: Int
+  var lowSpeedTimeSeconds: Int
+  /// nil: this hop may connect anywhere (trusted first hop, or its host:port is allowed).
+  var screen: AddressScreen?
+}
+
+/// The SSRF guard of one hop: refuses non-public addresses unless "ip:port" is allowed.
+struct AddressScreen: Sendable {
+  var allow: Set<String>
+
+  /// nil when the address may be used, else why not.
+  func refusal(address: IPAddress, port: Int) -> String? {
+    let scope = address.scope
+    if scope == .public { return nil }
+    if allow.contains("\(address.hostForm):\(port)") { return nil }
+    return "address \(address.hostForm):\(port) is \(scope.rawValue) and not in network.allow"
+  }
+}
+
+/// How a hop ended, as seen by the multi thread.
+enum HopOutcome: Sendable {
+  case response(status: Int, headers: HTTPHeaders, body: [UInt8], redirectURL: String?)
+  case failure(FetchFailure.Kind, String)
+}
+
+/// Counts the libcurl resources alive for one `Fetcher` (for the leak tests).
+final class ResourceCounter: Sendable {
+  private let counts = Mutex<(handles: Int, headerLists: Int)>((0, 0))
+  func add(handles: Int = 0, headerLists: Int = 0) {
+    counts.withLock {
+      $0.handles += handles
+      $0.headerLists += headerLists
+    }
+  }
+  var snapshot: (handles: Int, headerLists: Int) { counts.withLock { $0 } }
+}
+
+/// One hop: an easy handle and everything its callbacks write into.
+///
+/// Threading: built on the caller's task, then handed to the multi thread through the
+/// driver's lock; from then on only the multi thread touches it (the callbacks run inside
+/// `curl_multi_perform` there), except `cancelRequested`, which is guarded by the driver's
+/// lock. The easy handle and the header list are freed by `release()` on the multi thread
+/// right after the handle left the multi handle, or in `deinit` if it never got there.
+final class Transfer: @unchecked Sendable {
+  private(set) var handle: UnsafeMutableRawPointer?
+  private var headerList: UnsafeMutablePointer<curl_slist>?
+  private let errorBuffer: UnsafeMutablePointer<CChar>
+  private let counter: ResourceCounter
+  let screen: AddressScreen?
+  let maxBodyBytes: Int
+
+  var body: [UInt8] = []
+  var headers = HTTPHeaders()
+  var bodyTooLarge = false
+  var blocked: String?
+  /// Guarded by `MultiDriver`'s lock.
+  var cancelRequested = false
+  var continuation: CheckedContinuation<HopOutcome, Never>?
+
+  /// nil when libcurl could not make a handle.
+  init?(_ spec: HopSpec, counter: ResourceCounter) {
+    guard let handle = curl_easy_init() else { return nil }
+    counter.add(handles: 1)
+    self.handle = handle
+    self.counter = counter
+    self.screen = spec.screen
+    self.maxBodyBytes = spec.maxBodyBytes
+    errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
+    errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
+    configure(spec)
+  }
+
+  deinit {
+    release()
+    errorBuffer.deallocate()
+  }
+
+  /// Frees the easy handle and the header list. Call only when the handle is in no multi.
+  func release() {
+    if let handle {
+      curl_easy_cleanup(handle)
+      counter.add(handles: -1)
+      self.handle = nil
+    }
+    if let headerList {
+      curl_slist_free_all(headerList)
+      counter.add(headerLists: -1)
+      self.headerList = nil
+    }
+  }
+
+  /// Resumes the waiting fetch, once.
+  func complete(_ outcome: HopOutcome) {
+    let continuation = self.continuation
+    self.continuation = nil
+    continuation?.resume(returning: outcome)
+  }
+
+  var errorMessage: String {
+    let text = String(cString: errorBuffer)
+    return text.isEmpty ? "" : text
+  }
+
+  private func configure(_ spec: HopSpec) {
+    guard let h = handle else { return }
+    let me = Unmanaged.passUnretained(self).toOpaque()
+    fs_easy_setopt_string(h, CURLOPT_URL, spec.url)
+    fs_easy_setopt_string(h, CURLOPT_PROTOCOLS_STR, "http,https")
+    fs_easy_setopt_string(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
+    fs_easy_setopt_long(h, CURLOPT_FOLLOWLOCATION, 0)
+    fs_easy_setopt_long(h, CURLOPT_NOSIGNAL, 1)
+    // "" = every encoding this libcurl decodes (gzip, deflate, br, zstd), decoded for us.
+    fs_easy_setopt_string(h, CURLOPT_ACCEPT_ENCODING, "")
+    fs_easy_setopt_long(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS)
+    fs_easy_setopt_long(h, CURLOPT_PIPEWAIT, 1)
+    fs_easy_setopt_string(h, CURLOPT_USERAGENT, spec.userAgent)
+    // No proxy from the environment: the SSRF guard judges the address really connected.
+    fs_easy_setopt_string(h, CURLOPT_PROXY, "")
+    fs_easy_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, max(1, spec.connectTimeoutMs))
+    fs_easy_setopt_long(h, CURLOPT_TIMEOUT_MS, max(1, spec.timeoutMs))
+    fs_easy_setopt_long(h, CURLOPT_LOW_SPEED_LIMIT, max(0, spec.lowSpeedLimit))
+    fs_easy_setopt_long(h, CURLOPT_LOW_SPEED_TIME, max(1, spec.lowSpeedTimeSeconds))
+    // A Content-Length past the cap is refused before any byte; bodies without one (or
+    // compressed ones) are counted in the write callback.
+    fs_easy_setopt_off(h, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(spec.maxBodyBytes))
+    fs_easy_setopt_pointer(h, CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(errorBuffer))
+
+    fs_easy_setopt_write_function(h, CURLOPT_WRITEFUNCTION, transferWriteBody)
+    fs_easy_setopt_pointer(h, CURLOPT_WRITEDATA, me)
+    fs_easy_setopt_write_function(h, CURLOPT_HEADERFUNCTION, transferWriteHeader)
+    fs_easy_setopt_pointer(h, CURLOPT_HEADERDATA, me)
+    if spec.screen != nil {
+      fs_easy_setopt_opensocket_function(h, transferOpenSocket)
+      fs_easy_setopt_pointer(h, CURLOPT_OPENSOCKETDATA, me)
+      fs_easy_setopt_prereq_function(h, transferPrerequest)
+      fs_easy_setopt_pointer(h, CURLOPT_PREREQDATA, me)
+    }
+
+    var lines: [[UInt8]] = []
+    if let etag = spec.etag { lines.append(Array("If-None-Match: ".utf8) + etag.headerOctets) }
+    if let date = spec.lastModified {
+      lines.append(Array("If-Modified-Since: ".utf8) + date.headerOctets)
+    }
+    if let accept = spec.accept { lines.append(Array("Accept: ".utf8) + accept.headerOctets) }
+    for line in lines where !line.contains(where: { $0 == 0 || $0 == 10 || $0 == 13 }) {
+      let appended = (line + [0]).withUnsafeBufferPointer { bytes in
+        bytes.withMemoryRebound(to: CChar.self) { curl_slist_append(headerList, $0.baseAddress) }
+      }
+      if let appended {
+        if headerList == nil { counter.add(headerLists: 1) }
+        headerList = appended
+      }
+    }
+    if let headerList {
+      fs_easy_setopt_pointer(h, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(headerList))
+    }
+  }
+
+  /// Called by the write callback: false when the cap is passed.
+  fileprivate func appendBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    if body.count + bytes.count > maxBodyBytes {
+      bodyTooLarge = true
+      return false
+    }
+    body.append(contentsOf: bytes)
+    return true
+  }
+
+  /// One header line as libcurl hands it over (CRLF included). A status line starts a new
+  /// response (redirect, 1xx, final), so only the last response's fields are kept.
+  fileprivate func appendHeaderLine(_ line: UnsafeRawBufferPointer) {
+    var end = line.count
+    while end > 0 && (line[end - 1] == 10 || line[end - 1] == 13) { end -= 1 }
+    let bytes = UnsafeRawBufferPointer(rebasing: line[0..<end])
+    if bytes.isEmpty { return }
+    if bytes.starts(with: "HTTP/".utf8) {
+      headers.removeAll()
+      return
+    }
+    if bytes[0] == 32 || bytes[0] == 9 {
+      headers.continueLast(with: String(latin1: bytes).trimmingASCIIWhitespace().description)
+      return
+    }
+    guard let colon = bytes.firstIndex(of: 58) else { return }
+    let name = String(latin1: bytes[0..<colon]).trimmingASCIIWhitespace()
+    let value = String(latin1: bytes[(colon + 1)...]).trimmingASCIIWhitespace()
+    guard !name.isEmpty else { return }
+    headers.append(name: String(name), value: String(value))
+  }
+
+  /// The SSRF check of a new connection's address.
+  fileprivate func admit(address: IPAddress, port: Int) -> Bool {
+    guard let screen, let reason = screen.refusal(address: address, port: port) else {
+      return true
+    }
+    if blocked == nil { blocked = reason }
+    return false
+  }
+}
+
+// The libcurl callbacks: plain C function pointers, the Transfer comes back as userdata.
+
+private let transferWriteBody: curl_write_callback = { data, size, count, userdata in
+  guard let userdata else { return 0 }
+  let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
+  let length = size * count
+  guard length > 0, let data else { return 0 }
+  // Returning anything but `length` makes libcurl abort with CURLE_WRITE_ERROR.
+  return transfer.appendBody(UnsafeRawBufferPointer(start: data, count: length)) ? length : 0
+}
+
+private let transferWriteHeader: curl_write_callback = { data, size, count, userdata in
+  guard let userdata else { return 0 }
+  let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
+  let length = size * count
+  guard length > 0, let data else { return length }
+  transfer.appendHeaderLine(UnsafeRawBufferPointer(start: data, count: length))
+  return length
+}
+
+private let transferOpenSocket: curl_opensocket_callback = { clientp, purpose, address in
+  guard let clientp, let address else { return fs_socket_bad() }
+  let transfer = Unmanaged<Transfer>.fromOpaque(clientp).takeUnretainedValue()
+  let offset = MemoryLayout<curl_sockaddr>.offset(of: \curl_sockaddr.addr)!
+  let sockaddrPointer = UnsafeRawPointer(address) + offset
+  guard let ip = IPAddress(sockaddr: sockaddrPointer) else {
+    // Neither IPv4 nor IPv6 (a Unix socket is not something a URL can ask for here).
+    if transfer.blocked == nil { transfer.blocked = "address family not allowed" }
+    return fs_socket_bad()
+  }
+  guard transfer.admit(address: ip, port: IPAddress.port(sockaddr: sockaddrPointer)) else {
+    return fs_socket_bad()
+  }
+  let a = address.pointee
+  return socket(a.family, a.socktype | Int32(SOCK_CLOEXEC.rawValue), a.protocol)
+}
+
+private let transferPrerequest: curl_prereq_callback = { clientp, primaryIP, _, primaryPort, _ in
+  guard let clientp, let primaryIP else { return CURL_PREREQFUNC_ABORT }
+  let transfer = Unmanaged<Transfer>.fromOpaque(clientp).takeUnretainedValue()
+  guard let ip = IPAddress(String(cString: primaryIP)) else {
+    if transfer.blocked == nil { transfer.blocked = "unknown connected address" }
+    return CURL_PREREQFUNC_ABORT
+  }
+  return transfer.admit(address: ip, port: Int(primaryPort)) ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT
+}

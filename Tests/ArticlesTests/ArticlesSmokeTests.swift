@@ -1,7 +1,0 @@
-import Testing
-
-@testable import Articles
-
-@Test func ArticlesModuleLinks() {
-  #expect(Bool(true))
-}
