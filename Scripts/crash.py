@@ -344,6 +344,7 @@ def main():
     os.makedirs(work, exist_ok=True)
     log("workdir %s, seed %d, mode %s" % (work, seed, args.mode))
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     feeds = Feeds(args.feeds, args.items, args.kills, seed)
     httpd = make_server(feeds)
     try:
@@ -407,6 +408,10 @@ def run(args, rnd, binary, checker, work, feeds):
                 os.kill(p.pid, signal.SIGKILL)
                 rc = p.wait(timeout=30)
                 killed += 1
+            finally:
+                if p.poll() is None:
+                    os.kill(p.pid, signal.SIGKILL)
+                    p.wait(timeout=30)
         problems, st = insp.check()
         if rc not in (0, -signal.SIGKILL):
             problems.append("exit status %s (stderr tail: %s)" % (rc, tail(err_path)))

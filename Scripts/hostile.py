@@ -89,6 +89,8 @@ SHARED_GROUPS = [
     ("/ok/moved-target.xml", "/http/moved-permanently", "/http/permanent-redirect-308"),
     ("/ok/temp-target.xml", "/http/found-302"),
 ]
+WARM_PATHS = ("/http/gzip-bomb.xml", "/feed/100k-items.xml", "/xml/deep-nesting.xml",
+              "/xml/huge-text-node.xml")
 # Where canary request lines point, per case.
 CANARY_PATHS = {
     "/xml/xxe-parameter-oob.xml": ["/evil.dtd"],
@@ -205,23 +207,26 @@ def run_daemon(binary, cfg, stdout_path, stderr_path, timeout, gnu_time, env=Non
         p = subprocess.Popen(cmd, stdout=out, stderr=err, start_new_session=True, env=env)
         hwm = 0
         timed_out = False
-        while True:
-            try:
-                p.wait(timeout=0.2)
-                break
-            except subprocess.TimeoutExpired:
-                pass
-            if not gnu_time:
-                hwm = max(hwm, vm_hwm_kb(p.pid))
-            if time.monotonic() - t0 > timeout:
-                timed_out = True
+        try:
+            while True:
+                try:
+                    p.wait(timeout=0.2)
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+                if not gnu_time:
+                    hwm = max(hwm, vm_hwm_kb(p.pid))
+                if time.monotonic() - t0 > timeout:
+                    timed_out = True
+                    break
+        finally:
+            if p.poll() is None:
                 # The process group is the one this call created for the daemon.
                 try:
                     os.killpg(p.pid, signal.SIGKILL)
                 except OSError:
                     pass
                 p.wait(timeout=30)
-                break
     wall = time.monotonic() - t0
     rss_kb = hwm
     if gnu_time:
@@ -360,10 +365,22 @@ def evaluate(args, cases, rounds, reqs, canary, index, spool_report, states_afte
             elif target in CANARY_PATHS.get(c.path, []):
                 owner = c
         if owner is None and canary_cases:
+            # Not an HTTP request line: tell the protocol by what the client said first.
+            # FTP clients wait for the server's greeting (empty line); DICT clients start
+            # with CLIENT/DEFINE/MATCH; anything else is taken for gopher's selector.
+            word = line.split(" ", 1)[0].upper() if line else ""
+            if not line:
+                names = ("/http/redirect-ftp", "/feed/bad-link-schemes.xml")
+            elif word in ("CLIENT", "DEFINE", "MATCH", "D", "M"):
+                names = ("/http/redirect-dict",)
+            else:
+                names = ("/feed/bad-link-schemes.xml",)
+            cands = [c for c in canary_cases if c.path in names] or canary_cases
+
             def dist(c):
                 ts = [r["t"] for r in reqs.get(c.path, [])]
                 return min((abs(hit["t"] - t) for t in ts), default=1e9)
-            owner = min(canary_cases, key=dist)
+            owner = min(cands, key=dist)
         if owner is not None:
             canary_for[owner.path].append(hit)
 
@@ -611,6 +628,8 @@ def main():
                     help="only the catalogue paths matching this regex (debugging)")
     args = ap.parse_args()
     args.rounds = max(4, args.rounds)
+    # SIGTERM unwinds like Ctrl-C, so that the server and a running daemon are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     shared = os.path.abspath(args.shared)
     server_py = os.path.join(shared, "hostile", "hostile_server.py")
@@ -668,6 +687,17 @@ def run(args, server, info_file, lifetime, binary, checker, work, sandbox, spool
     with open(info_file) as f:
         info = json.load(f)
     port, cport, base = info["port"], info["canary_port"], info["base"]
+    # Build the server's big cached bodies (gzip bomb, 100k items, ...) before round 1,
+    # so that the first round does not time out waiting for the server, then clear the log.
+    t_warm = time.monotonic()
+    for path in WARM_PATHS:
+        try:
+            urllib.request.urlopen(urllib.request.Request(base + path, method="HEAD"),
+                                   timeout=900).close()
+        except OSError as e:
+            log("warm-up %s: %s" % (path, e))
+    http_json(base + "/__reset")
+    log("server warm-up %.0f s" % (time.monotonic() - t_warm))
     live = http_json(base + "/__info")
     server_t0 = time.monotonic() - (lifetime - live["deadline_in_s"])
     log("server %s canary %d" % (base, cport))
