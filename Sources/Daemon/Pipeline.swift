@@ -5,11 +5,14 @@ import Foundation
 import HTTP
 import Logging
 import Spool
+import Synchronization
 
 /// The way of one feed or page: fetch, parse or extract, build articles, deliver,
 /// remember. Shared by `run --once` and the daemon.
 public final class Pipeline: Sendable {
-  public let config: Config
+  private let current: Mutex<Config>
+  /// The configuration in force (replaced by `apply` on reload).
+  public var config: Config { current.withLock { $0 } }
   let fetcher: Fetcher
   let spool: Spool
   let store: FeedStateStore
@@ -22,7 +25,7 @@ public final class Pipeline: Sendable {
     "feedspool/\(version) (+https://github.com/feedspool/feedspool)"
 
   public init(config: Config, logger: Logger) throws {
-    self.config = config
+    current = Mutex(config)
     self.logger = logger
     spool = try Spool(directory: config.spool, stateDirectory: config.state)
     store = try FeedStateStore(directory: config.state, originGroups: config.network.groups)
@@ -31,6 +34,25 @@ public final class Pipeline: Sendable {
     fetcher = Fetcher(
       userAgent: config.userAgent ?? Self.defaultUserAgent,
       policy: NetworkPolicy(allow: config.network.allow))
+  }
+
+  /// Takes a reloaded config. Spool, state, user agent and `network` stay
+  /// as they were started (they need a restart); returns what was not applied.
+  public func apply(_ new: Config) -> [String] {
+    var ignored: [String] = []
+    current.withLock { c in
+      if new.spool != c.spool { ignored.append("spool") }
+      if new.state != c.state { ignored.append("state") }
+      if new.userAgent != c.userAgent { ignored.append("userAgent") }
+      if new.network != c.network { ignored.append("network") }
+      var next = new
+      next.spool = c.spool
+      next.state = c.state
+      next.userAgent = c.userAgent
+      next.network = c.network
+      c = next
+    }
+    return ignored
   }
 
   var limits: FetchLimits {
@@ -52,6 +74,8 @@ public final class Pipeline: Sendable {
     }
   }
   public func shutdown() { fetcher.shutdown() }
+  /// Articles in the spool (delivered over its whole life).
+  public var deliveredCount: Int { spool.count }
 
   /// Outcome counts of one poll, for logs and `--once` summaries.
   public struct Outcome: Sendable {

@@ -77,7 +77,7 @@ struct Run: AsyncParsableCommand {
         metadata: ["polled": "\(s.polled)", "delivered": "\(s.delivered)", "failed": "\(s.failed)"])
       print("stored=\(s.delivered)")
     } else {
-      await runner.runForever()
+      await runner.runForever(configFile: Config.locate(options.config))
     }
   }
 }
