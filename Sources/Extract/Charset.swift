@@ -33,6 +33,12 @@ enum Charset {
       return Choice(encoding: e, skip: 0)
     }
     if let label = metaCharset(bytes), let e = normalize(label, fromMeta: true) {
+      // Pages re-saved as UTF-8 often keep their old declaration; bytes that are valid
+      // UTF-8 and hold multi-byte sequences are UTF-8 whatever the <meta> says (the odds
+      // of legacy text forming valid UTF-8 by chance are tiny).
+      if e != "UTF-8" && hasMultibyteUTF8(bytes) && isValidUTF8(bytes) {
+        return Choice(encoding: "UTF-8", skip: 0)
+      }
       return Choice(encoding: e, skip: 0)
     }
     return Choice(encoding: isValidUTF8(bytes) ? "UTF-8" : "windows-1252", skip: 0)
@@ -133,6 +139,15 @@ enum Charset {
       else { return nil }
       return l
     }
+  }
+
+  static func hasMultibyteUTF8(_ bytes: [UInt8]) -> Bool {
+    var count = 0
+    for b in bytes where b >= 0xC2 && b <= 0xF4 {
+      count += 1
+      if count >= 4 { return true }
+    }
+    return false
   }
 
   static func isValidUTF8(_ bytes: [UInt8]) -> Bool {

@@ -133,8 +133,8 @@ struct ContentFinder {
     "replies", "rss", "share", "sharing", "shoutbox", "sidebar", "signup", "skyscraper",
     "social", "sponsor", "subscribe", "supplemental", "taboola", "tags", "toolbar",
     "trending", "tweet", "widget", "yom-remote", "author-bio", "authorbio", "about-author",
-    "author-info", "more-stories", "read-more", "readmore", "most-popular", "mostpopular",
-    "paywall", "login", "masthead", "skip-link", "print-only", "jump",
+    "author-info", "more-stories", "most-popular", "mostpopular", "login", "masthead",
+    "skip-link",
   ]
   static let maybeWords = [
     "and", "article", "body", "column", "content", "main", "shadow", "post", "entry",
@@ -255,6 +255,45 @@ struct ContentFinder {
 
   // MARK: - Phase 3: unlikely candidates
 
+  /// Class/id tokens that name a page part which is never the article, even when another
+  /// word of the same class says "post" or "body" (`comments-area post-comments`).
+  static let strongPrefixes = [
+    "comment", "disqus", "respond", "reply", "replies", "cookie", "consent", "gdpr",
+    "newsletter", "share", "sharing", "social", "related", "outbrain", "taboola",
+    "recommend", "subscribe", "signup", "breadcrumb", "sidebar", "footer", "most-popular",
+    "mostpopular", "more-stories", "trending", "author-bio", "authorbio", "about-author",
+    "author-info", "popular", "livefyre", "jp-relatedposts", "sharedaddy", "yarpp",
+  ]
+
+  /// Whether a class/id token says the element is a page part that is never the article.
+  /// Never true for an element holding the page's `<h1>` or an `articleBody`, or a big
+  /// share of the page text... which keeps wrappers like `has-comments` safe.
+  func isStronglyUnlikely(_ i: Int, _ match: String) -> Bool {
+    var hit = false
+    for token in match.split(separator: " ") {
+      let t = token.drop(while: { $0 == "-" || $0 == "_" })
+      for p in ContentFinder.strongPrefixes where t.hasPrefix(p) {
+        hit = true
+        break
+      }
+      if hit { break }
+    }
+    if !hit { return false }
+    var guarded = false
+    tree.walk(i) { j in
+      if guarded { return false }
+      let n = tree.name[j]
+      if n == "h1" || n == "article" || n == "main"
+        || (tree.attr(j, "itemprop") ?? "").lowercased() == "articlebody"
+      {
+        guarded = true
+        return false
+      }
+      return true
+    }
+    return !guarded
+  }
+
   mutating func stripUnlikely() {
     guard tree.root >= 0 else { return }
     var toRemove: [Int] = []
@@ -264,6 +303,10 @@ struct ContentFinder {
       if n == "table" || n == "code" || n == "pre" { return false }
       let match = tree.classAndID(i)
       if match.isEmpty { return true }
+      if isStronglyUnlikely(i, match) {
+        toRemove.append(i)
+        return false
+      }
       if ContentFinder.containsAny(match, ContentFinder.unlikelyWords)
         && !ContentFinder.containsAny(match, ContentFinder.maybeWords)
       {
