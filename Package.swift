@@ -67,7 +67,7 @@ let package = Package(
       name: "SpoolTests", dependencies: ["Spool", "Articles", "TestSupport"], swiftSettings: strict),
     .testTarget(
       name: "DaemonTests",
-      dependencies: ["Daemon", "TestSupport", .product(name: "Yams", package: "Yams")],
+      dependencies: ["Daemon", "HTTP", "TestSupport", .product(name: "Yams", package: "Yams")],
       swiftSettings: strict),
   ]
 )

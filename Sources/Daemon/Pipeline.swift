@@ -173,7 +173,7 @@ public final class Pipeline: Sendable {
         s.lastError = parsed.bozo ? parsed.bozoMessage.map { "recovered: \($0)" } : nil
         s.etag = r.headers["etag"]
         s.lastModified = r.headers["last-modified"]
-        s.title = parsed.title.map { HTMLText.plain($0) }
+        s.title = parsed.title.map { HTMLText.plainText(fromHTML: $0) }
         s.delivered += delivered.count
         record(.ok(hints), feed, &s, now)
       }

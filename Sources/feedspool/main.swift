@@ -115,8 +115,7 @@ struct Extract: AsyncParsableCommand {
 
   func run() async throws {
     if let list {
-      let r = Extractor.extractList(list)
-      print("pages=\(r.pages)")
+      try Extractor.extractList(list)
       return
     }
     guard let file else { throw ValidationError("give a FILE or --list") }
@@ -143,7 +142,7 @@ struct Tail: AsyncParsableCommand {
     signal(SIGPIPE, SIG_DFL)
     try Daemon.Tail(spool: dir).run(json: json, follow: follow, after: after) { line in
       print(line)
-      fflush(stdout)
+      fflush(nil)
     }
   }
 }
