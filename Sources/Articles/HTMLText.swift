@@ -25,7 +25,7 @@ public enum HTMLText {
 
   /// Elements whose content is never text a reader sees.
   static let invisible: Set<String> = [
-    "script", "style", "noscript", "template", "head", "title", "iframe", "object", "embed",
+    "script", "style", "noscript", "template", "head", "title", "iframe", "object", "applet",
     "svg", "math", "select", "option", "textarea", "button", "canvas", "audio", "video", "map",
   ]
 

@@ -88,11 +88,14 @@ public enum MarkdownConverter {
   /// Elements dropped with everything inside.
   public static let droppedElements: Set<String> = [
     "script", "style", "noscript", "iframe", "frame", "frameset", "noframes", "object",
-    "embed", "applet", "param", "form", "button", "input", "select", "option", "optgroup",
-    "textarea", "datalist", "output", "svg", "template", "canvas", "audio", "video",
-    "source", "track", "map", "area", "head", "title", "meta", "link", "base", "dialog",
-    "portal", "slot",
+    "applet", "param", "form", "button", "input", "select", "option", "optgroup",
+    "textarea", "datalist", "output", "svg", "template", "canvas", "audio", "video", "map",
+    "area", "head", "title", "meta", "link", "base", "dialog", "portal", "slot",
   ]
+
+  /// Void elements (no content in HTML) that libxml2 2.9's HTML 4 parser nests the
+  /// following content into: the element is dropped, what it swallowed is kept.
+  public static let voidButNesting: Set<String> = ["embed", "source", "track", "wbr", "keygen"]
 }
 
 /// Inline Markdown being built for one paragraph (or heading, cell, link text...).
@@ -264,6 +267,10 @@ final class Renderer {
   func element(_ e: XMLNode, _ ctx: inout BlockContext, depth: Int) {
     let name = e.name
     if MarkdownConverter.droppedElements.contains(name) || Renderer.isHidden(e) { return }
+    if MarkdownConverter.voidButNesting.contains(name) {
+      walk(e, &ctx, depth: depth)
+      return
+    }
     switch name {
     case "h1", "h2", "h3", "h4", "h5", "h6":
       let level = Int(String(name.last!))!
