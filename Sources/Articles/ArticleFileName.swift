@@ -77,7 +77,9 @@ public struct ArticleFileName: Sendable, Equatable {
     }
     if out.count > maxSlugLength {
       var cut = Substring(out.prefix(maxSlugLength))
-      if let lastDash = cut.lastIndex(of: "-"), cut.distance(from: cut.startIndex, to: lastDash) >= 40 {
+      if let lastDash = cut.lastIndex(of: "-"),
+        cut.distance(from: cut.startIndex, to: lastDash) >= 40
+      {
         cut = cut[..<lastDash]
       }
       out = String(cut)

@@ -102,8 +102,9 @@ public enum HTMLText {
     while cut > 0 && chars[cut] != " " { cut -= 1 }
     if cut < maxLength / 2 { cut = maxLength - 1 }  // one very long word (or CJK text)
     var head = String(chars[..<cut])
-    while let last = head.last, last == " " || last == "," || last == ";" || last == ":"
-      || last == "-" || last == "–" || last == "—"
+    while let last = head.last,
+      last == " " || last == "," || last == ";" || last == ":"
+        || last == "-" || last == "–" || last == "—"
     {
       head.removeLast()
     }

@@ -59,7 +59,8 @@ public enum MarkdownConverter {
     let blocks = r.blocks(node, depth: 0)
     let joined = blocks.joined(separator: "\n\n")
     var lines: [Substring] = []
-    for line in BodySafety.sanitize(joined).split(separator: "\n", omittingEmptySubsequences: false) {
+    for line in BodySafety.sanitize(joined).split(separator: "\n", omittingEmptySubsequences: false)
+    {
       var l = line
       while let last = l.last, last == " " || last == "\t" { l.removeLast() }
       lines.append(l)

@@ -6,12 +6,15 @@ import Testing
   let z = "\u{200B}"
 
   @Test func controlsAreRemovedAndLineEndingsUnified() {
-    #expect(BodySafety.sanitize("a\u{0}b\u{1B}[2Jc\u{7F}\u{9B}d\r\ne\rf\u{FEFF}\tg") == "ab[2Jcd\ne\nf\tg")
+    #expect(
+      BodySafety.sanitize("a\u{0}b\u{1B}[2Jc\u{7F}\u{9B}d\r\ne\rf\u{FEFF}\tg") == "ab[2Jcd\ne\nf\tg"
+    )
   }
 
   @Test(arguments: [
     ("<script>", "<\u{200B}script>"), ("< SCRIPT src=x>", "<\u{200B} SCRIPT src=x>"),
-    ("<iframe", "<\u{200B}iframe"), ("<meta http-equiv=refresh>", "<\u{200B}meta http-equiv=refresh>"),
+    ("<iframe", "<\u{200B}iframe"),
+    ("<meta http-equiv=refresh>", "<\u{200B}meta http-equiv=refresh>"),
     ("<embed", "<\u{200B}embed"), ("<frameset", "<\u{200B}frameset"),
   ])
   func activeElementsAreBroken(input: String, expected: String) {
@@ -20,7 +23,8 @@ import Testing
 
   @Test(arguments: [
     ("javascript:x", "javascript\u{200B}:x"), ("VBScript :x", "VBScript \u{200B}:x"),
-    ("data:text/html,x", "data\u{200B}:text/html,x"), ("data: text/html", "data\u{200B}: text/html"),
+    ("data:text/html,x", "data\u{200B}:text/html,x"),
+    ("data: text/html", "data\u{200B}: text/html"),
     ("data:image/png", "data:image/png"), ("Note: fine", "Note: fine"),
   ])
   func scriptSchemesAreBroken(input: String, expected: String) {

@@ -59,7 +59,8 @@ import Testing
   }
 
   @Test func excerptDefaultsToAbout300Characters() {
-    let e = HTMLText.excerpt(fromHTML: "<p>" + String(repeating: "lorem ipsum ", count: 100) + "</p>")
+    let e = HTMLText.excerpt(
+      fromHTML: "<p>" + String(repeating: "lorem ipsum ", count: 100) + "</p>")
     #expect(e.count <= 300 && e.count > 250)
   }
 }

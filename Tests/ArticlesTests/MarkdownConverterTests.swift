@@ -28,16 +28,21 @@ func activeHTML(in body: String) -> String? {
   }
 
   @Test func headingsUseHashes() {
-    #expect(md("<h1>Big <em>news</em></h1><h3>Small\nhead</h3><p>x</p>") == "# Big *news*\n\n### Small head\n\nx")
+    #expect(
+      md("<h1>Big <em>news</em></h1><h3>Small\nhead</h3><p>x</p>")
+        == "# Big *news*\n\n### Small head\n\nx")
   }
 
   @Test func unorderedListsNestAndStayTight() {
-    let html = "<ul><li>one</li><li>two<ul><li>two.a</li><li>two.b<ol><li>deep</li></ol></li></ul></li><li>three</li></ul>"
+    let html =
+      "<ul><li>one</li><li>two<ul><li>two.a</li><li>two.b<ol><li>deep</li></ol></li></ul></li><li>three</li></ul>"
     #expect(md(html) == "- one\n- two\n  - two.a\n  - two.b\n    1. deep\n- three")
   }
 
   @Test func orderedListsKeepTheirStart() {
-    #expect(md("<ol start=\"9\"><li>nine</li><li>ten</li><li>eleven</li></ol>") == "9. nine\n10. ten\n11. eleven")
+    #expect(
+      md("<ol start=\"9\"><li>nine</li><li>ten</li><li>eleven</li></ol>")
+        == "9. nine\n10. ten\n11. eleven")
   }
 
   @Test func listItemsWithParagraphsMakeALooseList() {
@@ -46,11 +51,13 @@ func activeHTML(in body: String) -> String? {
 
   @Test func blockquotesArePrefixed() {
     #expect(md("<blockquote><p>said</p><p>more</p></blockquote>") == "> said\n>\n> more")
-    #expect(md("<blockquote>outer<blockquote>inner</blockquote></blockquote>") == "> outer\n>\n> > inner")
+    #expect(
+      md("<blockquote>outer<blockquote>inner</blockquote></blockquote>") == "> outer\n>\n> > inner")
   }
 
   @Test func preKeepsItsWhitespaceInAFence() {
-    let html = "<pre><code class=\"language-python\">def f(x):\n    if x &lt; 2:\n\n        return  x\n</code></pre>"
+    let html =
+      "<pre><code class=\"language-python\">def f(x):\n    if x &lt; 2:\n\n        return  x\n</code></pre>"
     #expect(md(html) == "```python\ndef f(x):\n    if x < 2:\n\n        return  x\n```")
   }
 
@@ -63,53 +70,68 @@ func activeHTML(in body: String) -> String? {
   }
 
   @Test func emphasisAndStrong() {
-    #expect(md("<p><em>it</em> <strong>bold</strong> <b>b </b>x <del>gone</del></p>") == "*it* **bold** **b** x ~~gone~~")
+    #expect(
+      md("<p><em>it</em> <strong>bold</strong> <b>b </b>x <del>gone</del></p>")
+        == "*it* **bold** **b** x ~~gone~~")
   }
 
   @Test func linksAreAbsoluteAndLoseTracking() {
     #expect(
       md("<p><a href=\"../other.html?utm_source=rss&amp;id=3\">other</a></p>")
         == "[other](https://example.com/other.html?id=3)")
-    #expect(md("<p><a href=\"https://x.org/wiki/A_(b)\">w</a></p>") == "[w](https://x.org/wiki/A_\\(b\\))")
+    #expect(
+      md("<p><a href=\"https://x.org/wiki/A_(b)\">w</a></p>") == "[w](https://x.org/wiki/A_\\(b\\))"
+    )
   }
 
   @Test func baseHrefOfTheDocumentIsUsed() {
-    let html = "<html><head><base href=\"/root/\"></head><body><p><a href=\"a\">a</a> <img src=\"i.png\"></p></body></html>"
+    let html =
+      "<html><head><base href=\"/root/\"></head><body><p><a href=\"a\">a</a> <img src=\"i.png\"></p></body></html>"
     #expect(md(html) == "[a](https://example.com/root/a) ![](https://example.com/root/i.png)")
   }
 
   @Test func imagesAreAbsoluteWithAltAndListed() {
     let r = MarkdownConverter.convert(
-      html: "<p><img src=\"/i/a.jpg\" alt=\"A [cat]\" width=\"640\" height=\"480\"><img data-src=\"b.png\" src=\"data:image/gif;base64,R0\"> <img src=\"/i/a.jpg\"></p>",
+      html:
+        "<p><img src=\"/i/a.jpg\" alt=\"A [cat]\" width=\"640\" height=\"480\"><img data-src=\"b.png\" src=\"data:image/gif;base64,R0\"> <img src=\"/i/a.jpg\"></p>",
       baseURL: "https://example.com/p/")
-    #expect(r.markdown == "![A \\[cat\\]](https://example.com/i/a.jpg)![](https://example.com/p/b.png) ![](https://example.com/i/a.jpg)")
-    #expect(r.images == [
-      .init(url: "https://example.com/i/a.jpg", width: 640, height: 480),
-      .init(url: "https://example.com/p/b.png"),
-    ])
+    #expect(
+      r.markdown
+        == "![A \\[cat\\]](https://example.com/i/a.jpg)![](https://example.com/p/b.png) ![](https://example.com/i/a.jpg)"
+    )
+    #expect(
+      r.images == [
+        .init(url: "https://example.com/i/a.jpg", width: 640, height: 480),
+        .init(url: "https://example.com/p/b.png"),
+      ])
   }
 
   @Test func trackingPixelsAndUnsafeImagesAreDropped() {
     let r = MarkdownConverter.convert(
-      html: "<p>x<img src=\"https://t.example/px.gif\" width=\"1\" height=\"1\"><img src=\"javascript:alert(1)\"><img src=\"data:text/html,x\"></p>",
+      html:
+        "<p>x<img src=\"https://t.example/px.gif\" width=\"1\" height=\"1\"><img src=\"javascript:alert(1)\"><img src=\"data:text/html,x\"></p>",
       baseURL: nil)
     #expect(r.markdown == "x")
     #expect(r.images.isEmpty)
   }
 
   @Test func simpleTablesBecomePipeTables() {
-    let html = "<table><thead><tr><th>Name</th><th>Value</th></tr></thead><tbody><tr><td>a|b</td><td><code>x|y</code></td></tr><tr><td>only</td></tr></tbody></table>"
+    let html =
+      "<table><thead><tr><th>Name</th><th>Value</th></tr></thead><tbody><tr><td>a|b</td><td><code>x|y</code></td></tr><tr><td>only</td></tr></tbody></table>"
     #expect(md(html) == "| Name | Value |\n| --- | --- |\n| a\\|b | `x\\|y` |\n| only |   |")
   }
 
   @Test func complexTablesBecomeText() {
-    let html = "<table><tr><td colspan=\"2\">wide</td></tr><tr><td><ul><li>x</li></ul></td><td>y</td></tr></table>"
+    let html =
+      "<table><tr><td colspan=\"2\">wide</td></tr><tr><td><ul><li>x</li></ul></td><td>y</td></tr></table>"
     #expect(md(html) == "wide\n\n- x\n\ny")
   }
 
   @Test func figureCaptionsAreItalicUnderTheImage() {
     #expect(
-      md("<figure><img src=\"/f.jpg\" alt=\"f\"><figcaption>The <b>caption</b></figcaption></figure>")
+      md(
+        "<figure><img src=\"/f.jpg\" alt=\"f\"><figcaption>The <b>caption</b></figcaption></figure>"
+      )
         == "![f](https://example.com/f.jpg)\n\n*The **caption***")
   }
 
@@ -118,7 +140,9 @@ func activeHTML(in body: String) -> String? {
   }
 
   @Test func horizontalRuleAndDefinitionLists() {
-    #expect(md("<p>a</p><hr><dl><dt>Term</dt><dd>Meaning</dd></dl>") == "a\n\n* * *\n\n**Term**\n\nMeaning")
+    #expect(
+      md("<p>a</p><hr><dl><dt>Term</dt><dd>Meaning</dd></dl>")
+        == "a\n\n* * *\n\n**Term**\n\nMeaning")
   }
 
   @Test(arguments: [
@@ -191,12 +215,15 @@ func activeHTML(in body: String) -> String? {
 
   @Test func escapedAttackStaysVisibleAsText() {
     let body = md("<p>Never type &lt;script&gt; or javascript:alert(1) here</p>")
-    #expect(body.replacingOccurrences(of: "\u{200B}", with: "") == "Never type &lt;script> or javascript:alert(1) here")
+    #expect(
+      body.replacingOccurrences(of: "\u{200B}", with: "")
+        == "Never type &lt;script> or javascript:alert(1) here")
     #expect(activeHTML(in: body) == nil)
   }
 
   @Test func outputHasNoTrailingSpacesAndNoDoubleBlankLines() {
-    let html = "<div><p>a  </p>\n\n\n<p> </p><div></div><p>b<br> </p><pre>code   \n\n\n\nmore  </pre><ul><li> x </li></ul></div>"
+    let html =
+      "<div><p>a  </p>\n\n\n<p> </p><div></div><p>b<br> </p><pre>code   \n\n\n\nmore  </pre><ul><li> x </li></ul></div>"
     let out = md(html)
     #expect(!out.contains(" \n") && !out.hasSuffix(" "))
     #expect(out == "a\n\nb\n\n```\ncode\n\n\n\nmore\n```\n\n- x")
@@ -209,7 +236,8 @@ func activeHTML(in body: String) -> String? {
   }
 
   @Test func outputIsDeterministic() {
-    let html = "<h2>T</h2><p>a <a href=\"/b\">b</a></p><ul><li>c</li></ul><table><tr><th>x</th><th>y</th></tr></table>"
+    let html =
+      "<h2>T</h2><p>a <a href=\"/b\">b</a></p><ul><li>c</li></ul><table><tr><th>x</th><th>y</th></tr></table>"
     #expect(md(html) == md(html))
   }
 
@@ -217,13 +245,15 @@ func activeHTML(in body: String) -> String? {
   /// what follows inside them: that text must not be lost with the element.
   @Test func textAfterVoidElementsLibxml2NestsIsKept() {
     #expect(md("<p>a</p><embed src=\"x.swf\"><p>b</p>") == "a\n\nb")
-    #expect(md("<picture><source srcset=\"/a.webp\"><img src=\"/a.jpg\"></picture><p>c</p>")
-      == "![](https://example.com/a.jpg)\n\nc")
+    #expect(
+      md("<picture><source srcset=\"/a.webp\"><img src=\"/a.jpg\"></picture><p>c</p>")
+        == "![](https://example.com/a.jpg)\n\nc")
     #expect(md("<video><track src=\"t.vtt\"></video><p>d</p>") == "d")
   }
 
   @Test func wholeDocumentsUseTheirBody() {
-    let html = "<!DOCTYPE html><html><head><title>Head title</title><style>x{}</style></head><body><article><h1>H</h1><p>Text</p></article></body></html>"
+    let html =
+      "<!DOCTYPE html><html><head><title>Head title</title><style>x{}</style></head><body><article><h1>H</h1><p>Text</p></article></body></html>"
     #expect(md(html) == "# H\n\nText")
   }
 
@@ -234,7 +264,8 @@ func activeHTML(in body: String) -> String? {
   }
 
   @Test func inlineWrappersAroundBlocksAreDropped() {
-    #expect(md("<a href=\"/x\"><div>card title</div><p>card text</p></a>") == "card title\n\ncard text")
+    #expect(
+      md("<a href=\"/x\"><div>card title</div><p>card text</p></a>") == "card title\n\ncard text")
     #expect(md("<span><p>a</p><p>b</p></span>") == "a\n\nb")
   }
 
@@ -243,7 +274,9 @@ func activeHTML(in body: String) -> String? {
   }
 
   @Test func deeplyNestedInputIsBounded() {
-    let html = String(repeating: "<div><span>", count: 5000) + "deep" + String(repeating: "</span></div>", count: 5000)
+    let html =
+      String(repeating: "<div><span>", count: 5000) + "deep"
+      + String(repeating: "</span></div>", count: 5000)
     _ = md(html)  // must not crash or hang
   }
 }

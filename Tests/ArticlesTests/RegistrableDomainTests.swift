@@ -31,7 +31,8 @@ import Testing
   }
 
   @Test func domainOfAURL() {
-    #expect(RegistrableDomain.of(url: "https://user@www.benzinga.com:8443/news?x=1") == "benzinga.com")
+    #expect(
+      RegistrableDomain.of(url: "https://user@www.benzinga.com:8443/news?x=1") == "benzinga.com")
     #expect(RegistrableDomain.of(url: "http://127.0.0.1:8080/feed.xml") == "127.0.0.1")
     #expect(RegistrableDomain.of(url: "/relative") == nil)
   }
@@ -45,7 +46,9 @@ import Testing
   }
 
   @Test func providerNamePrefersTheSitesOwnName() {
-    #expect(ProviderName.choose([nil, "  ", " Venture\nBeat "], domain: "venturebeat.com") == "Venture Beat")
+    #expect(
+      ProviderName.choose([nil, "  ", " Venture\nBeat "], domain: "venturebeat.com")
+        == "Venture Beat")
     #expect(ProviderName.choose([nil, ""], domain: "www.time.com") == "Time.com")
     #expect(ProviderName.choose([], domain: nil) == nil)
   }
