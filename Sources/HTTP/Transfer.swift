@@ -268,5 +268,6 @@ private let transferPrerequest: curl_prereq_callback = { clientp, primaryIP, _, 
     if transfer.blocked == nil { transfer.blocked = "unknown connected address" }
     return CURL_PREREQFUNC_ABORT
   }
-  return transfer.admit(address: ip, port: Int(primaryPort)) ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT
+  return transfer.admit(address: ip, port: Int(primaryPort))
+    ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT
 }

@@ -71,6 +71,22 @@ import Testing
     }
   }
 
+  @Test func keepsOnlyTheFinalResponsesHeaders() async throws {
+    server.route("/hinted") { _ in
+      var response = ServedResponse.text("body")
+      response.interim = [(103, ["Link": "</style.css>; rel=preload"])]
+      return response
+    }
+    try await withFetcher { fetcher in
+      let result = await fetcher.fetch(FetchRequest(url: url("/hinted"), trusted: true))
+      let response = try #require(result.response)
+      #expect(response.status == 200)
+      #expect(response.body == Array("body".utf8))
+      #expect(response.headers["Link"] == nil)
+      #expect(response.headers["Content-Type"] == "text/plain; charset=utf-8")
+    }
+  }
+
   @Test func conditionalGetSendsValidatorsBackByteForByte() async throws {
     // Octets E9 and C3 A9: a Latin-1 and a UTF-8 "é", sent raw by some servers.
     let etag = "W/\"caf\u{E9}-\u{C3}\u{A9}-1\""
@@ -331,7 +347,8 @@ import Testing
       let failure = try #require(result.failure)
       #expect(failure.kind == .blockedAddress)
       #expect(failure.url == url("/elsewhere"))
-      #expect(failure.redirects == [Redirect(status: 302, from: url("/feed"), to: url("/elsewhere"))])
+      #expect(
+        failure.redirects == [Redirect(status: 302, from: url("/feed"), to: url("/elsewhere"))])
       // The redirect hop would reuse the first hop's kept-alive connection: it must be
       // stopped before its request is sent, not merely before a new connect.
       #expect(server.requests.map(\.path) == ["/feed"])
