@@ -107,7 +107,14 @@ public final class Pipeline: Sendable {
         "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
     )
     let origin = store.originKey(url)
+    let started = ContinuousClock.now
     let result = await gate.with(origin) { await self.fetcher.fetch(request) }
+    let elapsed = ContinuousClock.now - started
+    Telemetry.fetched(
+      feed: feed.url, origin: origin,
+      outcome: result.response.map { "\($0.status)" } ?? result.failure?.kind.rawValue ?? "error",
+      bytes: result.response?.body.count ?? 0,
+      seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
     if let r = result.response {
       store.update(feed.url) { s in
         scheduler.recordRedirects(r.redirects.map { ($0.status, $0.to) }, into: &s)
@@ -137,12 +144,16 @@ public final class Pipeline: Sendable {
       let from = ArticleOrigin(feedURL: feed.url, topics: feed.topics, category: feed.category)
       var articles: [PendingArticle] = []
       var skipped = 0
+      var duplicates = 0
       for item in parsed.entries {
         guard let link = ArticleBuilder.links(of: item, base: r.url) else {
           skipped += 1
           continue
         }
-        if spool.contains(URLKey(canonicalURL: link.canonical)) { continue }
+        if spool.contains(URLKey(canonicalURL: link.canonical)) {
+          duplicates += 1
+          continue
+        }
         var page: ExtractedPage?
         var markdown: String?
         if feed.fullText, let (p, md) = await fetchPage(link.original, log: log) {
@@ -162,8 +173,12 @@ public final class Pipeline: Sendable {
       } catch {
         // Nothing marked seen and the validators are kept: the next fetch retries.
         log.error("delivery failed", metadata: ["error": "\(error)"])
+        Telemetry.spoolError()
         return failed(feed, .failed, now: now, status: "spool error", message: "\(error)", log: log)
       }
+      Telemetry.delivered(
+        feed: feed.url, count: delivered.count,
+        duplicates: duplicates + articles.count - delivered.count)
       var hints = FeedHints.from(parsed)
       HeaderHints.apply(r.headers, to: &hints, now: now)
       hints.observedInterval = FeedScheduler.observedInterval(

@@ -77,7 +77,20 @@ struct Run: AsyncParsableCommand {
         metadata: ["polled": "\(s.polled)", "delivered": "\(s.delivered)", "failed": "\(s.failed)"])
       print("stored=\(s.delivered)")
     } else {
+      let exporter = MetricsExporter()
+      if config.metrics.listen != nil || config.metrics.textfile != nil { Telemetry.bootstrap() }
+      do {
+        if let l = config.metrics.listen {
+          try exporter.listen(l)
+          logger.info("metrics listening", metadata: ["metrics.port": "\(exporter.port)"])
+        }
+      } catch {
+        logger.critical("cannot expose metrics", metadata: ["error": "\(error)"])
+        throw ExitCode(2)
+      }
+      if let t = config.metrics.textfile { exporter.writeTextfile(t) }
       await runner.runForever(configFile: Config.locate(options.config))
+      exporter.stop()
     }
   }
 }

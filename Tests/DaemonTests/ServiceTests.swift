@@ -1,4 +1,5 @@
 import Foundation
+import HTTP
 import Testing
 import TestSupport
 
@@ -181,5 +182,62 @@ final class NotifyListener: @unchecked Sendable {
     #expect(!daemon.isRunning)
     #expect(Date().timeIntervalSince(start) < 5)
     #expect(daemon.terminationStatus == 0)
+  }
+
+  func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+    _ = withUnsafePointer(to: &addr) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+      }
+    }
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &addr) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+    }
+    return Int(UInt16(bigEndian: addr.sin_port))
+  }
+
+  @Test func metricsAreScrapedOnLoopbackAndWrittenAsATextfile() async throws {
+    let server = try EndToEndTests.server()
+    defer { server.stop() }
+    let dir = try TemporaryDirectory()
+    defer { dir.remove() }
+    let port = freePort()
+    let cfg = try EndToEndTests.writeConfig(dir, base: server.baseURL, port: server.port)
+    let text = try String(contentsOfFile: cfg, encoding: .utf8)
+    try (text + "\nmetrics:\n  listen: \"127.0.0.1:\(port)\"\n  textfile: \(dir.path)/feedspool.prom\n")
+      .write(toFile: cfg, atomically: true, encoding: .utf8)
+    let daemon = try startDaemon(config: cfg, env: [:])
+    defer { if daemon.isRunning { kill(daemon.processIdentifier, SIGKILL) } }
+    let end = Date().addingTimeInterval(10)
+    while Date() < end,
+      ((try? FileManager.default.contentsOfDirectory(atPath: dir.path + "/spool/new")) ?? []).count < 5
+    {
+      try await Task.sleep(for: .milliseconds(50))
+    }
+    let fetcher = Fetcher(userAgent: "test", policy: NetworkPolicy())
+    let result = await fetcher.fetch(FetchRequest(url: "http://127.0.0.1:\(port)/metrics", trusted: true))
+    guard case .fetched(let r) = result else {
+      Issue.record("no metrics: \(result)")
+      return
+    }
+    let body = String(decoding: r.body, as: UTF8.self)
+    #expect(body.contains("feedspool_fetches_total{"))
+    #expect(body.contains("outcome=\"200\""))
+    let delivered = body.split(separator: "\n")
+      .filter { $0.hasPrefix("feedspool_articles_delivered_total{") }
+      .compactMap { $0.split(separator: " ").last.flatMap { Int($0) } }
+    #expect(delivered.reduce(0, +) == 5)
+    #expect(body.contains("feedspool_dedup_hits_total{"))
+    #expect(body.contains("feedspool_fetch_duration_seconds"))
+    kill(daemon.processIdentifier, SIGTERM)
+    daemon.waitUntilExit()
+    let file = try String(contentsOfFile: dir.path + "/feedspool.prom", encoding: .utf8)
+    #expect(file.contains("feedspool_fetches_total"))
   }
 }
