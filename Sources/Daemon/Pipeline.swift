@@ -19,6 +19,11 @@ public final class Pipeline: Sendable {
   let logger: Logger
   let scheduler = FeedScheduler()
   let gate: OriginGate
+  private let outage = Mutex(OutageDetector())
+
+  /// True while the network looks down (see `OutageDetector`).
+  public var networkDown: Bool { outage.withLock { $0.isDown } }
+  public var probeDelay: TimeInterval { outage.withLock { $0.probeDelay } }
 
   public static let version = "0.1.0"
   public static let defaultUserAgent =
@@ -119,6 +124,25 @@ public final class Pipeline: Sendable {
       store.update(feed.url) { s in
         scheduler.recordRedirects(r.redirects.map { ($0.status, $0.to) }, into: &s)
       }
+    }
+    let unreachable = result.failure.map { $0.kind == .dns || $0.kind == .connect } ?? false
+    let (forgive, down) = outage.withLock { o in
+      (o.record(origin: origin, feed: feed.url, unreachable: unreachable, now: now), o.isDown)
+    }
+    for f in forgive where f != feed.url {
+      store.update(f) { s in s.errorCount = max(0, s.errorCount - 1) }
+    }
+    if unreachable && down {
+      // Our own network is down: no feed is penalized; the daemon probes.
+      let delay = probeDelay
+      store.update(feed.url) { s in
+        s.lastFetch = now
+        s.lastStatus = "offline"
+        s.lastError = result.failure?.message
+        s.nextDue = now.addingTimeInterval(delay + scheduler.jitter(feed.url, delay))
+      }
+      log.warning("network looks down; not counted against the feed")
+      return Outcome(delivered: 0, status: "offline")
     }
     switch result {
     case .notModified(let r):

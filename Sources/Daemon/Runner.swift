@@ -141,8 +141,10 @@ public final class Runner: Sendable {
         let config = self.config
         // Start what is due.
         let now = Date()
+        // While the network is down, one feed at a time probes it.
+        let limit = pipeline.networkDown ? 1 : config.jobs
         for f in config.feeds
-        where running.count < config.jobs && !running.contains(f.url)
+        where running.count < limit && !running.contains(f.url)
           && pipeline.scheduler.isDue(pipeline.state(of: f.url), now: now, force: false)
         {
           running.insert(f.url)

@@ -167,6 +167,41 @@ struct SchedulerTests {
     #expect(h.expires == t0.addingTimeInterval(3 * hour))
   }
 
+  @Test func anOutageIsOursWhenNearlyEveryOriginIsUnreachable() {
+    var d = OutageDetector()
+    #expect(d.record(origin: "a", feed: "fa", unreachable: true, now: t0).isEmpty)
+    #expect(d.record(origin: "b", feed: "fb", unreachable: true, now: t0 + 1).isEmpty)
+    #expect(!d.isDown)
+    let forgiven = d.record(origin: "c", feed: "fc", unreachable: true, now: t0 + 2)
+    #expect(d.isDown)
+    #expect(Set(forgiven) == ["fa", "fb", "fc"])
+    // The probe backs off while it keeps failing, up to a cap.
+    let first = d.probeDelay
+    _ = d.record(origin: "a", feed: "fa", unreachable: true, now: t0 + 40)
+    _ = d.record(origin: "a", feed: "fa", unreachable: true, now: t0 + 100)
+    #expect(d.probeDelay > first)
+    for i in 0..<30 { _ = d.record(origin: "a", feed: "fa", unreachable: true, now: t0 + 200 + Double(i)) }
+    #expect(d.probeDelay <= 1800)
+    // One answer ends it.
+    _ = d.record(origin: "b", feed: "fb", unreachable: false, now: t0 + 300)
+    #expect(!d.isDown)
+  }
+
+  @Test func oneDeadHostAmongLiveOnesIsNoOutage() {
+    var d = OutageDetector()
+    _ = d.record(origin: "live1", feed: "f1", unreachable: false, now: t0)
+    _ = d.record(origin: "dead", feed: "f2", unreachable: true, now: t0 + 1)
+    _ = d.record(origin: "dead2", feed: "f3", unreachable: true, now: t0 + 2)
+    _ = d.record(origin: "dead3", feed: "f4", unreachable: true, now: t0 + 3)
+    #expect(!d.isDown)
+    // Old events leave the window.
+    var e = OutageDetector()
+    _ = e.record(origin: "a", feed: "fa", unreachable: true, now: t0)
+    _ = e.record(origin: "b", feed: "fb", unreachable: true, now: t0 + 1)
+    _ = e.record(origin: "c", feed: "fc", unreachable: true, now: t0 + 600)
+    #expect(!e.isDown)
+  }
+
   @Test func aDayOfPollingAnHourlyFeedMakesAboutTwentyFourRequests() {
     var f = state()
     var now = t0
