@@ -16,6 +16,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
     .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+    .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
   ],
   targets: [
     // C libraries: each seen by exactly one Swift module.
@@ -42,6 +44,8 @@ let package = Package(
         "HTTP", "Feeds", "Extract", "Articles", "Spool",
         .product(name: "Yams", package: "Yams"),
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "Metrics", package: "swift-metrics"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
       ],
       swiftSettings: strict),
     .executableTarget(
@@ -67,7 +71,7 @@ let package = Package(
       name: "SpoolTests", dependencies: ["Spool", "Articles", "TestSupport"], swiftSettings: strict),
     .testTarget(
       name: "DaemonTests",
-      dependencies: ["Daemon", "TestSupport", .product(name: "Yams", package: "Yams")],
+      dependencies: ["Daemon", "HTTP", "TestSupport", .product(name: "Yams", package: "Yams")],
       swiftSettings: strict),
   ]
 )

@@ -12,4 +12,5 @@ if grep -E "^/.*/(Sources|Tests)/.*: warning:" "$log" | grep -v "/.build/" ; the
 fi
 rm -f "$log"
 swift format lint --strict -r Sources Tests Package.swift
+Scripts/check-service.sh
 swift test --skip-build

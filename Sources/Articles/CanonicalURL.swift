@@ -100,7 +100,8 @@ public enum CanonicalURL {
   /// True when the query parameter `name` (as written, possibly percent-encoded) is a
   /// tracking parameter.
   public static func isTrackingParameter(_ name: String) -> Bool {
-    let lower = String(decoding: percentDecodedUnreserved(Array(name.utf8)).map(asciiLower), as: UTF8.self)
+    let lower = String(
+      decoding: percentDecodedUnreserved(Array(name.utf8)).map(asciiLower), as: UTF8.self)
     return lower.hasPrefix("utm_") || trackingParameters.contains(lower)
   }
 
@@ -115,7 +116,8 @@ public enum CanonicalURL {
     var query: [UInt8]?
     var fragment: [UInt8]?
 
-    init(scheme: [UInt8]?, authority: [UInt8]?, path: [UInt8], query: [UInt8]?, fragment: [UInt8]?) {
+    init(scheme: [UInt8]?, authority: [UInt8]?, path: [UInt8], query: [UInt8]?, fragment: [UInt8]?)
+    {
       self.scheme = scheme
       self.authority = authority
       self.path = path
@@ -137,7 +139,9 @@ public enum CanonicalURL {
       var scheme: [UInt8]? = nil
       if let first = s.first, isAlpha(first) {
         var j = 1
-        while j < s.count, isAlpha(s[j]) || isDigit(s[j]) || s[j] == 0x2B || s[j] == 0x2D || s[j] == 0x2E {
+        while j < s.count,
+          isAlpha(s[j]) || isDigit(s[j]) || s[j] == 0x2B || s[j] == 0x2D || s[j] == 0x2E
+        {
           j += 1
         }
         if j < s.count && s[j] == 0x3A {
@@ -189,7 +193,8 @@ public enum CanonicalURL {
       }
       if let fragment, fragment.first == 0x21 {
         out.append(0x23)
-        out.append(contentsOf: CanonicalURL.normalizePercent(fragment, allowed: CanonicalURL.queryAllowed))
+        out.append(
+          contentsOf: CanonicalURL.normalizePercent(fragment, allowed: CanonicalURL.queryAllowed))
       }
       return String(decoding: out, as: UTF8.self)
     }
@@ -217,7 +222,8 @@ public enum CanonicalURL {
     } else {
       path = r.path
     }
-    return Parsed(scheme: b.scheme, authority: b.authority, path: path, query: r.query, fragment: r.fragment)
+    return Parsed(
+      scheme: b.scheme, authority: b.authority, path: path, query: r.query, fragment: r.fragment)
   }
 
   /// RFC 3986 5.2.4, on a path whose unreserved characters are already decoded.
@@ -354,7 +360,8 @@ public enum CanonicalURL {
 
   static func isTrackingName(_ name: ArraySlice<UInt8>) -> Bool {
     guard name.count >= 3 else { return false }
-    let lower = String(decoding: percentDecodedUnreserved(Array(name)).map(asciiLower), as: UTF8.self)
+    let lower = String(
+      decoding: percentDecodedUnreserved(Array(name)).map(asciiLower), as: UTF8.self)
     return lower.hasPrefix("utm_") || trackingParameters.contains(lower)
   }
 

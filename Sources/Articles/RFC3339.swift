@@ -6,7 +6,8 @@ public enum RFC3339 {
   /// `2024-02-27T13:04:00Z`. Fractions of a second are dropped (floored).
   public static func string(from date: Date) -> String {
     let (y, m, d, secs) = civil(date)
-    return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secs / 3600, 2)):\(pad(secs / 60 % 60, 2)):\(pad(secs % 60, 2))Z"
+    return
+      "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secs / 3600, 2)):\(pad(secs / 60 % 60, 2)):\(pad(secs % 60, 2))Z"
   }
 
   /// `2024-02-27`: the UTC day, used in article file names.

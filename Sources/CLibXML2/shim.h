@@ -17,6 +17,7 @@
 #include <libxml/xmlerror.h>
 #include <libxml/entities.h>
 #include <libxml/encoding.h>
+#include <libxml/uri.h>
 
 // xmlFree is a global function pointer; Swift cannot call it directly as a function.
 static inline void fs_xml_free(void *p) { xmlFree(p); }

@@ -35,7 +35,7 @@ enum ArticleBuilder {
     guard let (original, canonical) = links(of: item, base: feedURL) else { return nil }
     let bodyHTML = item.content ?? item.summary ?? ""
     let converted = MarkdownConverter.convert(html: bodyHTML, baseURL: item.baseURL ?? feedURL)
-    var title = HTMLText.plain(item.title ?? "")
+    var title = HTMLText.plainText(fromHTML: item.title ?? "")
     let excerptSource = item.summary ?? item.content ?? ""
     var excerpt = HTMLText.excerpt(fromHTML: excerptSource, maxLength: 300)
     if title.isEmpty, let t = page?.title, !t.isEmpty { title = t }
@@ -51,13 +51,13 @@ enum ArticleBuilder {
     a.category = origin.category
     a.excerpt = excerpt.isEmpty ? nil : excerpt
     a.originalURL = original == canonical ? nil : original
-    let feedTitle = feed.title.map { HTMLText.plain($0) }
+    let feedTitle = feed.title.map { HTMLText.plainText(fromHTML: $0) }
     a.providerName = page?.siteName ?? (feedTitle?.isEmpty == false ? feedTitle : nil)
     a.providerDomain = host(of: canonical).flatMap { RegistrableDomain.of(host: $0) }
-    if a.providerName == nil, let d = a.providerDomain { a.providerName = ProviderName.fromDomain(d) }
-    a.topics = uniqued(item.tags.map { HTMLText.plain($0) } + origin.topics)
+    if a.providerName == nil, let d = a.providerDomain { a.providerName = (ProviderName.fallback(domain: d) ?? d) }
+    a.topics = uniqued(item.tags.map { HTMLText.plainText(fromHTML: $0) } + origin.topics)
     a.images = images(of: item, bodyImages: converted.images, page: page)
-    a.author = item.author.map { HTMLText.plain($0) }.flatMap { $0.isEmpty ? nil : $0 }
+    a.author = item.author.map { HTMLText.plainText(fromHTML: $0) }.flatMap { $0.isEmpty ? nil : $0 }
     a.feed = feedURL
     a.id = item.id
     a.language = feed.language
@@ -88,7 +88,7 @@ enum ArticleBuilder {
     a.excerpt = page.excerpt.flatMap { $0.isEmpty ? nil : $0 }
     a.originalURL = requestedURL == canonical ? nil : requestedURL
     a.providerDomain = host(of: canonical).flatMap { RegistrableDomain.of(host: $0) }
-    a.providerName = page.siteName ?? a.providerDomain.map { ProviderName.fromDomain($0) }
+    a.providerName = page.siteName ?? a.providerDomain.map { (ProviderName.fallback(domain: $0) ?? $0) }
     a.topics = uniqued(origin.topics)
     a.images = page.images.prefix(5).map { Article.Image(url: $0) }
     a.author = page.byline
@@ -96,7 +96,9 @@ enum ArticleBuilder {
     return a
   }
 
-  static func images(of item: FeedItem, bodyImages: [String], page: ExtractedPage?) -> [Article.Image] {
+  static func images(
+    of item: FeedItem, bodyImages: [Article.Image], page: ExtractedPage?
+  ) -> [Article.Image] {
     var out: [Article.Image] = []
     var seen = Set<String>()
     func add(_ url: String?, _ w: String? = nil, _ h: String? = nil) {
@@ -110,15 +112,17 @@ enum ArticleBuilder {
     }
     for e in item.enclosures where e.type?.hasPrefix("image/") ?? false { add(e.href) }
     if let page { for i in page.images { add(i) } }
-    for i in bodyImages { add(i) }
+    for i in bodyImages {
+      add(i.url, i.width.map(String.init), i.height.map(String.init))
+    }
     return Array(out.prefix(5))
   }
 
   static func pending(_ a: Article) -> PendingArticle {
-    PendingArticle(
-      key: URLKey(canonicalURL: a.webURL),
-      fileName: ArticleFileName.make(title: a.title, date: a.published),
-      contents: FrontMatter.render(a))
+    var text = FrontMatter.render(a)
+    if !text.hasSuffix("\n") { text += "\n" }
+    return PendingArticle(
+      key: URLKey(canonicalURL: a.webURL), fileName: ArticleFileName(a).fileName, contents: text)
   }
 
   static func host(of url: String) -> String? {

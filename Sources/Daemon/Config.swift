@@ -19,6 +19,7 @@ public struct Config: Sendable, Equatable {
   public var jobs: Int = 16
   public var logLevel: String = "info"
   public var limits = Limits()
+  public var metrics = MetricsConfig()
   public var warnings: [ConfigIssue] = []
 
   public struct FeedConfig: Sendable, Equatable {
@@ -48,6 +49,13 @@ public struct Config: Sendable, Equatable {
     public var perOrigin = 2
     /// Least time between two requests to one origin, seconds.
     public var spacing = 0
+  }
+
+  public struct MetricsConfig: Sendable, Equatable {
+    /// Loopback host:port for Prometheus scrapes (`GET /metrics`); off when nil.
+    public var listen: String?
+    /// A node_exporter textfile rewritten every 15 s; off when nil.
+    public var textfile: String?
   }
 
   public struct Limits: Sendable, Equatable {
@@ -194,6 +202,19 @@ struct ConfigReader {
       case "articles": c.articles = list(v, key) { r, n, field in r.article(n, field) }
       case "network": network(v, into: &c.network)
       case "limits": limits(v, into: &c.limits)
+      case "metrics":
+        guard let map = v.mapping else {
+          errors.append(issue(v, "metrics", "must be a mapping"))
+          break
+        }
+        for (mk, mv) in map {
+          guard let key = mk.string else { continue }
+          switch key {
+          case "listen": c.metrics.listen = string(mv, "metrics.listen")
+          case "textfile": c.metrics.textfile = string(mv, "metrics.textfile")
+          default: warnings.append(issue(mk, "metrics." + key, "unknown key (ignored)"))
+          }
+        }
       default: warnings.append(issue(k, key, "unknown key (ignored)"))
       }
     }

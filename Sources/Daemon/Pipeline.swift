@@ -5,24 +5,32 @@ import Foundation
 import HTTP
 import Logging
 import Spool
+import Synchronization
 
 /// The way of one feed or page: fetch, parse or extract, build articles, deliver,
 /// remember. Shared by `run --once` and the daemon.
 public final class Pipeline: Sendable {
-  public let config: Config
+  private let current: Mutex<Config>
+  /// The configuration in force (replaced by `apply` on reload).
+  public var config: Config { current.withLock { $0 } }
   let fetcher: Fetcher
   let spool: Spool
   let store: FeedStateStore
   let logger: Logger
   let scheduler = FeedScheduler()
   let gate: OriginGate
+  private let outage = Mutex(OutageDetector())
+
+  /// True while the network looks down (see `OutageDetector`).
+  public var networkDown: Bool { outage.withLock { $0.isDown } }
+  public var probeDelay: TimeInterval { outage.withLock { $0.probeDelay } }
 
   public static let version = "0.1.0"
   public static let defaultUserAgent =
     "feedspool/\(version) (+https://github.com/feedspool/feedspool)"
 
   public init(config: Config, logger: Logger) throws {
-    self.config = config
+    current = Mutex(config)
     self.logger = logger
     spool = try Spool(directory: config.spool, stateDirectory: config.state)
     store = try FeedStateStore(directory: config.state, originGroups: config.network.groups)
@@ -31,6 +39,25 @@ public final class Pipeline: Sendable {
     fetcher = Fetcher(
       userAgent: config.userAgent ?? Self.defaultUserAgent,
       policy: NetworkPolicy(allow: config.network.allow))
+  }
+
+  /// Takes a reloaded config. Spool, state, user agent and `network` stay
+  /// as they were started (they need a restart); returns what was not applied.
+  public func apply(_ new: Config) -> [String] {
+    var ignored: [String] = []
+    current.withLock { c in
+      if new.spool != c.spool { ignored.append("spool") }
+      if new.state != c.state { ignored.append("state") }
+      if new.userAgent != c.userAgent { ignored.append("userAgent") }
+      if new.network != c.network { ignored.append("network") }
+      var next = new
+      next.spool = c.spool
+      next.state = c.state
+      next.userAgent = c.userAgent
+      next.network = c.network
+      c = next
+    }
+    return ignored
   }
 
   var limits: FetchLimits {
@@ -52,6 +79,8 @@ public final class Pipeline: Sendable {
     }
   }
   public func shutdown() { fetcher.shutdown() }
+  /// Articles in the spool (delivered over its whole life).
+  public var deliveredCount: Int { spool.count }
 
   /// Outcome counts of one poll, for logs and `--once` summaries.
   public struct Outcome: Sendable {
@@ -83,11 +112,37 @@ public final class Pipeline: Sendable {
         "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
     )
     let origin = store.originKey(url)
+    let started = ContinuousClock.now
     let result = await gate.with(origin) { await self.fetcher.fetch(request) }
+    let elapsed = ContinuousClock.now - started
+    Telemetry.fetched(
+      feed: feed.url, origin: origin,
+      outcome: result.response.map { "\($0.status)" } ?? result.failure?.kind.rawValue ?? "error",
+      bytes: result.response?.body.count ?? 0,
+      seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
     if let r = result.response {
       store.update(feed.url) { s in
         scheduler.recordRedirects(r.redirects.map { ($0.status, $0.to) }, into: &s)
       }
+    }
+    let unreachable = result.failure.map { $0.kind == .dns || $0.kind == .connect } ?? false
+    let (forgive, down) = outage.withLock { o in
+      (o.record(origin: origin, feed: feed.url, unreachable: unreachable, now: now), o.isDown)
+    }
+    for f in forgive where f != feed.url {
+      store.update(f) { s in s.errorCount = max(0, s.errorCount - 1) }
+    }
+    if unreachable && down {
+      // Our own network is down: no feed is penalized; the daemon probes.
+      let delay = probeDelay
+      store.update(feed.url) { s in
+        s.lastFetch = now
+        s.lastStatus = "offline"
+        s.lastError = result.failure?.message
+        s.nextDue = now.addingTimeInterval(delay + scheduler.jitter(feed.url, delay))
+      }
+      log.warning("network looks down; not counted against the feed")
+      return Outcome(delivered: 0, status: "offline")
     }
     switch result {
     case .notModified(let r):
@@ -113,12 +168,16 @@ public final class Pipeline: Sendable {
       let from = ArticleOrigin(feedURL: feed.url, topics: feed.topics, category: feed.category)
       var articles: [PendingArticle] = []
       var skipped = 0
+      var duplicates = 0
       for item in parsed.entries {
         guard let link = ArticleBuilder.links(of: item, base: r.url) else {
           skipped += 1
           continue
         }
-        if spool.contains(URLKey(canonicalURL: link.canonical)) { continue }
+        if spool.contains(URLKey(canonicalURL: link.canonical)) {
+          duplicates += 1
+          continue
+        }
         var page: ExtractedPage?
         var markdown: String?
         if feed.fullText, let (p, md) = await fetchPage(link.original, log: log) {
@@ -138,8 +197,12 @@ public final class Pipeline: Sendable {
       } catch {
         // Nothing marked seen and the validators are kept: the next fetch retries.
         log.error("delivery failed", metadata: ["error": "\(error)"])
+        Telemetry.spoolError()
         return failed(feed, .failed, now: now, status: "spool error", message: "\(error)", log: log)
       }
+      Telemetry.delivered(
+        feed: feed.url, count: delivered.count,
+        duplicates: duplicates + articles.count - delivered.count)
       var hints = FeedHints.from(parsed)
       HeaderHints.apply(r.headers, to: &hints, now: now)
       hints.observedInterval = FeedScheduler.observedInterval(
@@ -149,7 +212,7 @@ public final class Pipeline: Sendable {
         s.lastError = parsed.bozo ? parsed.bozoMessage.map { "recovered: \($0)" } : nil
         s.etag = r.headers["etag"]
         s.lastModified = r.headers["last-modified"]
-        s.title = parsed.title.map { HTMLText.plain($0) }
+        s.title = parsed.title.map { HTMLText.plainText(fromHTML: $0) }
         s.delivered += delivered.count
         record(.ok(hints), feed, &s, now)
       }

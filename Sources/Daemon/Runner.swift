@@ -61,15 +61,20 @@ public final class Runner: Sendable {
     case tick
     case done(String)
     case stop(Int32)
-    case reload
+    case reload(String)
+    case watchdog
   }
 
   /// The daemon: a Dispatch timer wakes the loop when the earliest feed is due; due
-  /// feeds start (at most `config.jobs` at once); SIGTERM/SIGINT cancel transfers,
-  /// wait for running deliveries and write the state. Returns when stopped.
-  public func runForever() async {
+  /// feeds start (at most `config.jobs` at once). SIGHUP or a change of the config
+  /// file reloads it (an invalid file is refused and the old config keeps running).
+  /// SIGTERM/SIGINT cancel transfers, wait for running deliveries, write the state
+  /// and return. Under systemd it reports READY, STATUS, WATCHDOG (from this loop,
+  /// so a stuck loop stops the pings), RELOADING and STOPPING.
+  public func runForever(configFile: String?) async {
     let (events, sink) = AsyncStream<Event>.makeStream()
     let queue = DispatchQueue(label: "feedspool.scheduler")
+    let notify = SystemdNotify()
     var sources: [any DispatchSourceProtocol] = []
     for sig in [SIGTERM, SIGINT] {
       signal(sig, SIG_IGN)
@@ -80,9 +85,12 @@ public final class Runner: Sendable {
     }
     signal(SIGHUP, SIG_IGN)
     let hup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: queue)
-    hup.setEventHandler { sink.yield(.reload) }
+    hup.setEventHandler { sink.yield(.reload("SIGHUP")) }
     hup.resume()
     sources.append(hup)
+    let watcher = configFile.flatMap { file in
+      ConfigWatcher(file: file) { sink.yield(.reload("file changed")) }
+    }
 
     let timer = DispatchSource.makeTimerSource(queue: queue)
     timer.setEventHandler { sink.yield(.tick) }
@@ -92,10 +100,21 @@ public final class Runner: Sendable {
     flusher.setEventHandler { [pipeline] in pipeline.flush() }
     flusher.schedule(deadline: .now() + 2, repeating: 2)
     flusher.resume()
+    sources.append(flusher)
+    if let wd = notify.watchdogInterval {
+      let w = DispatchSource.makeTimerSource(queue: queue)
+      w.setEventHandler { sink.yield(.watchdog) }
+      w.schedule(deadline: .now(), repeating: wd)
+      w.resume()
+      sources.append(w)
+    }
 
     logger.info(
       "feedspool running",
       metadata: ["feeds": "\(config.feeds.count)", "articles": "\(config.articles.count)"])
+    var announced = false
+    var delivered = 0
+    var polls = 0
 
     await withTaskGroup(of: Void.self) { group in
       var running = Set<String>()
@@ -103,25 +122,36 @@ public final class Runner: Sendable {
         switch event {
         case .stop(let sig):
           logger.info("stopping", metadata: ["signal": "\(sig)"])
+          notify.stopping()
           pipeline.shutdown()
           break loop
-        case .reload:
-          logger.notice("reload requested: restart the service to apply config changes (for now)")
+        case .reload(let why):
+          notify.reloading()
+          reload(configFile, why: why)
+          notify.ready(status: statusLine(running.count, polls, delivered))
         case .done(let id):
           running.remove(id)
+          polls += 1
+        case .watchdog:
+          notify.watchdog()
+          continue loop
         case .tick:
           break
         }
+        let config = self.config
         // Start what is due.
         let now = Date()
+        // While the network is down, one feed at a time probes it.
+        let limit = pipeline.networkDown ? 1 : config.jobs
         for f in config.feeds
-        where running.count < config.jobs && !running.contains(f.url)
+        where running.count < limit && !running.contains(f.url)
           && pipeline.scheduler.isDue(pipeline.state(of: f.url), now: now, force: false)
         {
           running.insert(f.url)
           group.addTask {
-            _ = await self.pipeline.poll(f)
+            let o = await self.pipeline.poll(f)
             sink.yield(.done(f.url))
+            _ = o
           }
         }
         for p in config.articles
@@ -134,10 +164,18 @@ public final class Runner: Sendable {
             sink.yield(.done("article:" + p.url))
           }
         }
+        delivered = pipeline.deliveredCount
+        if !announced {
+          notify.ready(status: statusLine(running.count, polls, delivered))
+          announced = true
+        } else {
+          notify.status(statusLine(running.count, polls, delivered))
+        }
         // Sleep until the earliest due time of an idle feed (at most an hour).
         var wake = now.addingTimeInterval(3600)
         for f in config.feeds where !running.contains(f.url) {
-          if let d = pipeline.state(of: f.url).nextDue, d < wake { wake = d }
+          let s = pipeline.state(of: f.url)
+          if s.retired != true, let d = s.nextDue, d < wake { wake = d }
         }
         for p in config.articles where !running.contains("article:" + p.url) {
           let s = pipeline.state(of: "article:" + p.url)
@@ -148,10 +186,42 @@ public final class Runner: Sendable {
       }
       await group.waitForAll()
     }
+    watcher?.cancel()
     timer.cancel()
-    flusher.cancel()
     for s in sources { s.cancel() }
     pipeline.flush()
     logger.info("stopped")
+  }
+
+  func statusLine(_ running: Int, _ polls: Int, _ delivered: Int) -> String {
+    "\(config.feeds.count) feeds, \(running) fetching, \(polls) polls, \(delivered) articles in spool"
+  }
+
+  /// Re-reads the config; an invalid file is refused and the running one kept.
+  func reload(_ file: String?, why: String) {
+    guard let file else { return }
+    do {
+      let new = try Config.load(file: file)
+      let old = config
+      let ignored = pipeline.apply(new)
+      let before = Set(old.feeds.map(\.url))
+      let after = Set(new.feeds.map(\.url))
+      logger.notice(
+        "config reloaded",
+        metadata: [
+          "reason": "\(why)", "feeds.added": "\(after.subtracting(before).count)",
+          "feeds.removed": "\(before.subtracting(after).count)",
+          "feeds.kept": "\(after.intersection(before).count)",
+        ])
+      if !ignored.isEmpty {
+        logger.warning(
+          "config changes that need a restart were not applied",
+          metadata: ["keys": "\(ignored.joined(separator: ","))"])
+      }
+    } catch {
+      logger.error(
+        "config reload refused; the running config stays",
+        metadata: ["reason": "\(why)", "error": "\(error)"])
+    }
   }
 }

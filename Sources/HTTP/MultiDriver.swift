@@ -168,7 +168,9 @@ final class MultiDriver: @unchecked Sendable {
     }
   }
 
-  private static func outcome(of transfer: Transfer, handle: UnsafeMutableRawPointer, code: CURLcode)
+  private static func outcome(
+    of transfer: Transfer, handle: UnsafeMutableRawPointer, code: CURLcode
+  )
     -> HopOutcome
   {
     guard code == CURLE_OK else {

@@ -132,7 +132,13 @@ final class Transfer: @unchecked Sendable {
     // "" = every encoding this libcurl decodes (gzip, deflate, br, zstd), decoded for us.
     fs_easy_setopt_string(h, CURLOPT_ACCEPT_ENCODING, "")
     fs_easy_setopt_long(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS)
-    fs_easy_setopt_long(h, CURLOPT_PIPEWAIT, 1)
+    // Over TLS, wait for the first connection's ALPN answer so that an HTTP/2 server
+    // gets one multiplexed connection rather than one per transfer. Not over plain http:
+    // there is no HTTP/2 (no h2c), and waiting would serialize transfers behind a slow
+    // first response.
+    if spec.url.utf8.count > 8, spec.url.prefix(8).lowercased() == "https://" {
+      fs_easy_setopt_long(h, CURLOPT_PIPEWAIT, 1)
+    }
     fs_easy_setopt_string(h, CURLOPT_USERAGENT, spec.userAgent)
     // No proxy from the environment: the SSRF guard judges the address really connected.
     fs_easy_setopt_string(h, CURLOPT_PROXY, "")
@@ -262,5 +268,6 @@ private let transferPrerequest: curl_prereq_callback = { clientp, primaryIP, _, 
     if transfer.blocked == nil { transfer.blocked = "unknown connected address" }
     return CURL_PREREQFUNC_ABORT
   }
-  return transfer.admit(address: ip, port: Int(primaryPort)) ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT
+  return transfer.admit(address: ip, port: Int(primaryPort))
+    ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT
 }

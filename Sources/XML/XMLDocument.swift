@@ -15,11 +15,14 @@ public final class XMLDocument: @unchecked Sendable {
   public let wellFormed: Bool
   /// The first error message, for logs and `bozo_exception`-like reporting.
   public let firstError: String?
+  /// False when a namespace prefix was used without being declared (and the like).
+  public let namespaceWellFormed: Bool
 
-  init(doc: xmlDocPtr, wellFormed: Bool, firstError: String?) {
+  init(doc: xmlDocPtr, wellFormed: Bool, firstError: String?, namespaceWellFormed: Bool = true) {
     self.doc = doc
     self.wellFormed = wellFormed
     self.firstError = firstError
+    self.namespaceWellFormed = namespaceWellFormed
   }
 
   deinit { xmlFreeDoc(doc) }
@@ -48,7 +51,9 @@ public final class XMLDocument: @unchecked Sendable {
     }
     let message = LibXML.lastError(ctxt)
     guard let doc else { throw XMLError.unparseable(message ?? "no document") }
-    return XMLDocument(doc: doc, wellFormed: ctxt.pointee.wellFormed != 0, firstError: message)
+    return XMLDocument(
+      doc: doc, wellFormed: ctxt.pointee.wellFormed != 0, firstError: message,
+      namespaceWellFormed: ctxt.pointee.nsWellFormed != 0)
   }
 
   /// Parses an HTML document with libxml2's error-recovering HTML parser.
@@ -83,6 +88,24 @@ public final class XMLDocument: @unchecked Sendable {
   }
 
   var isHTML: Bool { doc.pointee.type == XML_HTML_DOCUMENT_NODE }
+}
+
+extension XMLDocument {
+  /// Resolves `reference` against `base` (RFC 3986, libxml2's resolver). Returns
+  /// `reference` unchanged when either cannot be parsed.
+  public static func resolveURI(_ reference: String, base: String) -> String {
+    guard let r = xmlBuildURI(reference, base) else { return reference }
+    defer { fs_xml_free(r) }
+    return String(cString: r)
+  }
+
+  /// Whether libxml2 can decode documents in this encoding (an IANA name).
+  public static func supportsEncoding(_ name: String) -> Bool {
+    LibXML.setUp()
+    guard let h = xmlFindCharEncodingHandler(name) else { return false }
+    xmlCharEncCloseFunc(h)
+    return true
+  }
 }
 
 public enum XMLError: Error, Sendable, Equatable {

@@ -77,7 +77,20 @@ struct Run: AsyncParsableCommand {
         metadata: ["polled": "\(s.polled)", "delivered": "\(s.delivered)", "failed": "\(s.failed)"])
       print("stored=\(s.delivered)")
     } else {
-      await runner.runForever()
+      let exporter = MetricsExporter()
+      if config.metrics.listen != nil || config.metrics.textfile != nil { Telemetry.bootstrap() }
+      do {
+        if let l = config.metrics.listen {
+          try exporter.listen(l)
+          logger.info("metrics listening", metadata: ["metrics.port": "\(exporter.port)"])
+        }
+      } catch {
+        logger.critical("cannot expose metrics", metadata: ["error": "\(error)"])
+        throw ExitCode(2)
+      }
+      if let t = config.metrics.textfile { exporter.writeTextfile(t) }
+      await runner.runForever(configFile: Config.locate(options.config))
+      exporter.stop()
     }
   }
 }
@@ -115,8 +128,7 @@ struct Extract: AsyncParsableCommand {
 
   func run() async throws {
     if let list {
-      let r = Extractor.extractList(list)
-      print("pages=\(r.pages)")
+      try Extractor.extractList(list)
       return
     }
     guard let file else { throw ValidationError("give a FILE or --list") }
@@ -143,7 +155,7 @@ struct Tail: AsyncParsableCommand {
     signal(SIGPIPE, SIG_DFL)
     try Daemon.Tail(spool: dir).run(json: json, follow: follow, after: after) { line in
       print(line)
-      fflush(stdout)
+      fflush(nil)
     }
   }
 }
@@ -182,19 +194,49 @@ struct List: AsyncParsableCommand {
 
 struct Status: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Per feed: last fetch and status, next due time, errors.")
+    abstract: "Per feed: where it is fetched, last fetch and status, next due time, errors.")
   @OptionGroup var options: ConfigOption
+  @Flag(help: "One JSON object a line.") var json = false
 
   func run() async throws {
     let c = try options.load()
     let store = try FeedStateStore(directory: c.state)
     let f = ISO8601DateFormatter()
     func d(_ x: Date?) -> String { x.map { f.string(from: $0) } ?? "-" }
-    for feed in c.feeds {
-      let s = store[feed.url]
-      print(feed.url)
+    let rows: [(kind: String, url: String)] =
+      c.feeds.map { ("feed", $0.url) } + c.articles.map { ("article", $0.url) }
+    for (kind, url) in rows {
+      let s = store[kind == "feed" ? url : "article:" + url]
+      let state: String
+      if s.retired == true {
+        state = "retired (gone)"
+      } else if kind == "article" && s.done == true {
+        state = "done"
+      } else if s.lastFetch == nil {
+        state = "new"
+      } else {
+        state = s.errorCount > 0 ? "failing" : "ok"
+      }
+      if json {
+        var o: [String: Any] = [
+          "kind": kind, "url": url, "state": state, "errors": s.errorCount,
+          "delivered": s.delivered,
+        ]
+        if let m = s.movedTo { o["movedTo"] = m }
+        if let x = s.lastFetch { o["lastFetch"] = f.string(from: x) }
+        if let x = s.lastStatus { o["lastStatus"] = x }
+        if let x = s.nextDue, s.retired != true { o["nextDue"] = f.string(from: x) }
+        if let x = s.lastError { o["lastError"] = x }
+        let data = try JSONSerialization.data(
+          withJSONObject: o, options: [.sortedKeys, .withoutEscapingSlashes])
+        print(String(decoding: data, as: UTF8.self))
+        continue
+      }
+      print("\(kind) \(url)  [\(state)]")
+      if let m = s.movedTo { print("  moved to   \(m) (after repeated permanent redirects)") }
       print("  last fetch \(d(s.lastFetch))  status \(s.lastStatus ?? "-")  errors \(s.errorCount)")
-      print("  next due   \(d(s.nextDue))  delivered \(s.delivered)")
+      let next = s.retired == true || s.done == true ? "never" : d(s.nextDue)
+      print("  next due   \(next)  delivered \(s.delivered)")
       if let e = s.lastError { print("  last error \(e)") }
     }
   }

@@ -44,7 +44,8 @@ import Testing
   }
 
   @Test func schemeAndHostAreLowerCasedButNotThePath() {
-    #expect(c("HTTPS://WWW.Example.COM/News/Story?ID=A") == "https://www.example.com/News/Story?ID=A")
+    #expect(
+      c("HTTPS://WWW.Example.COM/News/Story?ID=A") == "https://www.example.com/News/Story?ID=A")
   }
 
   @Test func percentEncodedHostIsDecoded() {
@@ -143,10 +144,12 @@ import Testing
 
   @Test func otherParametersKeepTheirOrderAndSpelling() {
     #expect(
-      c("https://example.com/p?z=1&utm_source=rss&a=2&Z=3&id") == "https://example.com/p?z=1&a=2&Z=3&id")
+      c("https://example.com/p?z=1&utm_source=rss&a=2&Z=3&id")
+        == "https://example.com/p?z=1&a=2&Z=3&id")
     // Names that only look similar stay.
-    #expect(c("https://example.com/p?utm=1&gclidx=2&my_utm_source=3")
-      == "https://example.com/p?utm=1&gclidx=2&my_utm_source=3")
+    #expect(
+      c("https://example.com/p?utm=1&gclidx=2&my_utm_source=3")
+        == "https://example.com/p?utm=1&gclidx=2&my_utm_source=3")
   }
 
   @Test func emptyQueryDropsTheQuestionMark() {

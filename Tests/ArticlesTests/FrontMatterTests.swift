@@ -144,7 +144,8 @@ func article(title: String = "T", url: String = "https://example.com/a") -> Arti
     a.excerpt = ""
     a.dateSource = .fetched
     let text = FrontMatter.render(a)
-    for absent in ["excerpt:", "originalUrl:", "provider:", "topics:", "images:", "author:", "id:"] {
+    for absent in ["excerpt:", "originalUrl:", "provider:", "topics:", "images:", "author:", "id:"]
+    {
       #expect(!text.contains("\n" + absent), "\(absent) should be omitted")
     }
     #expect(text.contains("render_with_liquid: false\ndateSource: fetched\n"))
@@ -191,7 +192,8 @@ func article(title: String = "T", url: String = "https://example.com/a") -> Arti
       a.topics = [title]
       a.providerName = title
       let text = FrontMatter.render(a)
-      let parts = try #require(splitFile(text), "front matter not closed for \(title.debugDescription)")
+      let parts = try #require(
+        splitFile(text), "front matter not closed for \(title.debugDescription)")
       let map = try #require(try Yams.load(yaml: parts.yaml) as? [String: Any])
       let expected = title.replacingOccurrences(of: "\u{FEFF}", with: "")
       #expect(map["title"] as? String == expected, "title \(title.debugDescription)")
@@ -271,7 +273,8 @@ func article(title: String = "T", url: String = "https://example.com/a") -> Arti
     #expect(rows.count == hostileTitles.count)
     for (title, row) in zip(hostileTitles, rows) {
       let expected = title.replacingOccurrences(of: "\u{FEFF}", with: "")
-      #expect(row[0] == expected, "PyYAML read \(title.debugDescription) as \(row[0].debugDescription)")
+      #expect(
+        row[0] == expected, "PyYAML read \(title.debugDescription) as \(row[0].debugDescription)")
       #expect(row[1] == (title.isEmpty ? "x" : expected))
       #expect(row[2] == "https://example.com/a")
     }

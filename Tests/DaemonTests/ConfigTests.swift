@@ -88,31 +88,3 @@ import Testing
   #expect(ConfigReader.parseDuration("soon") == nil)
   #expect(ConfigReader.parseDuration("1x") == nil)
 }
-
-@Test func scheduleWaitsTheIntervalWithBoundedJitter() {
-  let now = Date(timeIntervalSince1970: 1_700_000_000)
-  let next = Schedule.afterSuccess(now, interval: 3600, url: "https://a.example/feed")
-  let wait = next.timeIntervalSince(now)
-  #expect(wait >= 3600 && wait < 3960)
-  // Stable for one feed, different across feeds.
-  #expect(next == Schedule.afterSuccess(now, interval: 3600, url: "https://a.example/feed"))
-  #expect(next != Schedule.afterSuccess(now, interval: 3600, url: "https://b.example/feed"))
-}
-
-@Test func errorBackoffGrowsAndIsCapped() {
-  let now = Date(timeIntervalSince1970: 1_700_000_000)
-  var last: TimeInterval = 0
-  for n in 1...8 {
-    let w = Schedule.afterError(
-      now, interval: 3600, errorCount: n, url: "https://a.example/f", retryAfter: nil
-    ).timeIntervalSince(now)
-    #expect(w > last)
-    last = w
-  }
-  let capped = Schedule.afterError(
-    now, interval: 3600, errorCount: 40, url: "https://a.example/f", retryAfter: nil)
-  #expect(capped.timeIntervalSince(now) <= 24 * 3600)
-  let honoured = Schedule.afterError(
-    now, interval: 3600, errorCount: 1, url: "https://a.example/f", retryAfter: 7200)
-  #expect(honoured.timeIntervalSince(now) >= 7200)
-}

@@ -163,11 +163,11 @@ import Yams
     let delivered = files(dir.path + "/spool/new")
     #expect(delivered.count == 5, "\(delivered)")
     #expect(files(dir.path + "/spool/tmp").isEmpty)
-    #expect(delivered.contains("2024-02-27-models-grow-up-quotes-colons.md"))
+    #expect(delivered.contains("2024-02-27-models-grow-up-quotes-and-colons.md"))
 
     // The RSS item: front matter reads back exactly, tracking parameters gone.
     let text = try String(
-      contentsOfFile: dir.path + "/spool/new/2024-02-27-models-grow-up-quotes-colons.md",
+      contentsOfFile: dir.path + "/spool/new/2024-02-27-models-grow-up-quotes-and-colons.md",
       encoding: .utf8)
     let yaml = try #require(text.dropFirst(4).components(separatedBy: "\n---\n").first)
     let fm = try #require(try Yams.load(yaml: yaml) as? [String: Any])

@@ -229,7 +229,15 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     let bodyAllowed =
       request.method != "HEAD" && response.status >= 200 && response.status != 204
       && response.status != 304
-    var head = Array("HTTP/1.1 \(response.status) \(Self.reason(response.status))\r\n".utf8)
+    var head: [UInt8] = []
+    for (status, headers) in response.interim {
+      head += Array("HTTP/1.1 \(status) \(Self.reason(status))\r\n".utf8)
+      for (name, value) in headers {
+        head += Self.octets(name) + Array(": ".utf8) + Self.octets(value) + [13, 10]
+      }
+      head += [13, 10]
+    }
+    head += Array("HTTP/1.1 \(response.status) \(Self.reason(response.status))\r\n".utf8)
     for (name, value) in response.headers {
       head += Self.octets(name) + Array(": ".utf8) + Self.octets(value) + [13, 10]
     }
@@ -306,6 +314,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
 
   private static func reason(_ status: Int) -> String {
     switch status {
+    case 103: "Early Hints"
     case 200: "OK"
     case 301: "Moved Permanently"
     case 302: "Found"

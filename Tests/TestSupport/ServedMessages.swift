@@ -65,6 +65,8 @@ public struct ServedResponse: Sendable {
   public var delayBeforeBody: Duration = .zero
   /// Close the connection after this response.
   public var close = false
+  /// Informational responses sent first (e.g. 103 Early Hints): status and headers.
+  public var interim: [(status: Int, headers: ServedHeaders)] = []
 
   public init(status: Int = 200, headers: ServedHeaders = [:], body: [UInt8] = []) {
     self.status = status

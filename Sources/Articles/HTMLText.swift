@@ -1,0 +1,113 @@
+import XML
+
+/// Plain text out of HTML, for titles, excerpts and names: entities decoded (by libxml2's
+/// HTML parser), tags stripped, the content of `script`, `style` and other non-text
+/// elements dropped, block boundaries and `<br>` turned into spaces, whitespace folded,
+/// control characters removed.
+public enum HTMLText {
+  /// Plain text of an HTML fragment. Strings without `<` or `&` are only folded.
+  public static func plainText(fromHTML html: String) -> String {
+    if !html.utf8.contains(where: { $0 == 0x3C || $0 == 0x26 }) { return foldWhitespace(html) }
+    guard let doc = try? XMLDocument.parseHTML(Array(html.utf8), url: nil, encoding: "UTF-8"),
+      let root = doc.root
+    else { return foldWhitespace(html) }
+    var out = ""
+    collect(root, into: &out)
+    return foldWhitespace(out)
+  }
+
+  /// Plain text of an element of a parsed document (same rules as `plainText(fromHTML:)`).
+  public static func plainText(of node: XMLNode) -> String {
+    var out = ""
+    collect(node, into: &out)
+    return foldWhitespace(out)
+  }
+
+  /// Elements whose content is never text a reader sees.
+  static let invisible: Set<String> = [
+    "script", "style", "noscript", "template", "head", "title", "iframe", "object", "applet",
+    "svg", "math", "select", "option", "textarea", "button", "canvas", "audio", "video", "map",
+  ]
+
+  static func collect(_ node: XMLNode, into out: inout String) {
+    for c in node.children {
+      switch c.kind {
+      case .text, .cdata:
+        out += c.content
+      case .element:
+        let name = c.name
+        if invisible.contains(name) { continue }
+        if name == "br" || name == "hr" || name == "img" {
+          out += " "
+          if name == "img", let alt = c.attribute("alt") { out += alt + " " }
+          continue
+        }
+        let block = MarkdownConverter.blockElements.contains(name)
+        if block { out += " " }
+        collect(c, into: &out)
+        if block { out += " " }
+      case .entityReference:
+        out += c.text
+      default:
+        break
+      }
+    }
+  }
+
+  /// Runs of white space (Unicode White_Space, including no-break spaces) become one
+  /// space, the ends are trimmed, control characters (C0, DEL, C1) and the BOM dropped.
+  public static func foldWhitespace(_ s: String) -> String {
+    var out = String.UnicodeScalarView()
+    var pendingSpace = false
+    for c in s.unicodeScalars {
+      let v = c.value
+      if v == 0x20 || (v >= 0x09 && v <= 0x0D) || (v >= 0x80 && c.properties.isWhitespace) {
+        pendingSpace = true
+        continue
+      }
+      if v < 0x20 || (v >= 0x7F && v <= 0x9F) || v == 0xFEFF { continue }
+      if pendingSpace && !out.isEmpty { out.append(" ") }
+      pendingSpace = false
+      out.append(c)
+    }
+    return String(out)
+  }
+
+  /// A plain-text excerpt of at most about `maxLength` characters: the whole text when it
+  /// fits, else cut after the last sentence end (`.`, `!`, `?`, `。`...) in the second
+  /// half of the limit, else at the last word boundary with `…` appended.
+  public static func excerpt(fromHTML html: String, maxLength: Int = 300) -> String {
+    excerpt(fromText: plainText(fromHTML: html), maxLength: maxLength)
+  }
+
+  /// `excerpt(fromHTML:)` for text that is already plain (folded again here).
+  public static func excerpt(fromText text: String, maxLength: Int = 300) -> String {
+    let folded = foldWhitespace(text)
+    let chars = Array(folded)
+    guard chars.count > maxLength, maxLength > 1 else { return folded }
+    let sentenceEnds: Set<Character> = [".", "!", "?", "。", "！", "？", "…"]
+    // A sentence end followed by a space (or a CJK full stop) within the limit.
+    var k = maxLength - 1
+    while k >= maxLength / 2 {
+      if sentenceEnds.contains(chars[k]) {
+        let cjk = chars[k] == "。" || chars[k] == "！" || chars[k] == "？"
+        if cjk || (k + 1 < chars.count && chars[k + 1] == " ") {
+          return String(chars[...k])
+        }
+      }
+      k -= 1
+    }
+    // Else the last word boundary, leaving room for the ellipsis.
+    var cut = maxLength - 1
+    while cut > 0 && chars[cut] != " " { cut -= 1 }
+    if cut < maxLength / 2 { cut = maxLength - 1 }  // one very long word (or CJK text)
+    var head = String(chars[..<cut])
+    while let last = head.last,
+      last == " " || last == "," || last == ";" || last == ":"
+        || last == "-" || last == "–" || last == "—"
+    {
+      head.removeLast()
+    }
+    return head + "…"
+  }
+}

@@ -1,0 +1,721 @@
+import Foundation
+import XML
+
+/// The Markdown body of an article and the images it shows.
+public struct MarkdownConversion: Sendable, Equatable {
+  /// CommonMark (with GFM tables and strikethrough), ends without a newline.
+  public var markdown: String
+  /// Every image of the body, absolute http(s), in order, without duplicates; width and
+  /// height when the `<img>` declared them.
+  public var images: [Article.Image]
+}
+
+/// HTML (a fragment, a document, or an element of a parsed document) to a Markdown body,
+/// using libxml2's HTML parser from the XML module.
+///
+/// What a reader gets:
+/// - paragraphs, `#` headings, `-` and `1.` lists (nested, `start` kept), `>` quotes,
+///   fenced code blocks with the whitespace of `<pre>` intact (language from a
+///   `language-x`/`lang-x` class), inline code, `*emphasis*`, `**strong**`,
+///   `~~strikethrough~~`, links and images with absolute URLs (resolved against the base
+///   URL and the document's `<base href>`, normalized like `CanonicalURL`, tracking
+///   parameters removed from links), GFM pipe tables when every cell is simple text (else
+///   the cells as paragraphs), `*figure captions*`, `<br>` as hard line breaks (two as a
+///   paragraph break), `* * *` for `<hr>`, definition terms in bold.
+/// - Lazy-loaded images (`data-src`, `data-original`, `data-lazy-src`, `srcset`) are
+///   found; 1x1 tracking pixels are dropped.
+/// - Dropped with their content: `script`, `style`, `noscript`, `iframe`, `frame`,
+///   `object`, `embed`, `applet`, `form` and its controls, `svg`, `template`, `canvas`,
+///   `audio`, `video`, `map`, `head`, and elements marked `hidden`, `aria-hidden="true"`
+///   or `display:none`.
+/// - Links whose URL is not http(s) or `mailto:` (`javascript:`, `data:`, `vbscript:`,
+///   `file:`, relative without a base, in-page `#anchors`) keep their text, lose the link.
+/// - Never raw HTML: text is escaped (`\*`, `\_`, `\[`, `` \` ``, `\\`, `&lt;` for `<`, a
+///   `#`, `>`, `-`, `+`, `=` or `1.` at a line start), so that `<script>` shown as text
+///   stays text; then `BodySafety.sanitize` breaks any active markup left in code.
+/// - Deterministic; no trailing spaces; exactly one blank line between blocks.
+public enum MarkdownConverter {
+  /// Converts an HTML fragment or document given as a string.
+  public static func convert(html: String, baseURL: String?) -> MarkdownConversion {
+    convert(bytes: Array(html.utf8), baseURL: baseURL, encoding: "UTF-8")
+  }
+
+  /// Converts HTML bytes; `encoding` (an IANA name) overrides what the document declares.
+  public static func convert(bytes: [UInt8], baseURL: String?, encoding: String? = nil)
+    -> MarkdownConversion
+  {
+    guard !bytes.isEmpty,
+      let doc = try? XMLDocument.parseHTML(bytes, url: baseURL, encoding: encoding),
+      let root = doc.root
+    else { return MarkdownConversion(markdown: "", images: []) }
+    let body = root.firstElement("body") ?? root
+    return convert(body, baseURL: baseURL)
+  }
+
+  /// Converts the content of one element (e.g. the main content an extractor chose). The
+  /// document's `<base href>` is honoured, resolved against `baseURL`.
+  public static func convert(_ node: XMLNode, baseURL: String?) -> MarkdownConversion {
+    let r = Renderer(base: effectiveBase(node.document, baseURL))
+    let blocks = r.blocks(node, depth: 0)
+    let joined = blocks.joined(separator: "\n\n")
+    var lines: [Substring] = []
+    for line in BodySafety.sanitize(joined).split(separator: "\n", omittingEmptySubsequences: false)
+    {
+      var l = line
+      while let last = l.last, last == " " || last == "\t" { l.removeLast() }
+      lines.append(l)
+    }
+    return MarkdownConversion(markdown: lines.joined(separator: "\n"), images: r.images)
+  }
+
+  /// `<base href>` of the document resolved against `baseURL`, else `baseURL`.
+  static func effectiveBase(_ doc: XMLDocument, _ baseURL: String?) -> String? {
+    guard let root = doc.root, let head = root.firstElement("head"),
+      let href = head.firstElement("base")?.attribute("href"),
+      let resolved = CanonicalURL.normalize(href, base: baseURL, removingTracking: false)
+    else { return baseURL }
+    return resolved
+  }
+
+  /// Elements that start a new block (shared with `HTMLText`).
+  public static let blockElements: Set<String> = [
+    "p", "div", "section", "article", "main", "header", "footer", "nav", "aside", "address",
+    "h1", "h2", "h3", "h4", "h5", "h6", "hgroup", "ul", "ol", "li", "dl", "dt", "dd", "menu",
+    "dir", "blockquote", "pre", "listing", "xmp", "table", "thead", "tbody", "tfoot", "tr",
+    "td", "th", "caption", "figure", "figcaption", "hr", "details", "summary", "fieldset",
+    "legend", "center", "body", "html", "form", "br",
+  ]
+
+  /// Elements dropped with everything inside.
+  public static let droppedElements: Set<String> = [
+    "script", "style", "noscript", "iframe", "frame", "frameset", "noframes", "object",
+    "applet", "param", "form", "button", "input", "select", "option", "optgroup",
+    "textarea", "datalist", "output", "svg", "template", "canvas", "audio", "video", "map",
+    "area", "head", "title", "meta", "link", "base", "dialog", "portal", "slot",
+  ]
+
+  /// Void elements (no content in HTML) that libxml2 2.9's HTML 4 parser nests the
+  /// following content into: the element is dropped, what it swallowed is kept.
+  public static let voidButNesting: Set<String> = ["embed", "source", "track", "wbr", "keygen"]
+}
+
+/// Inline Markdown being built for one paragraph (or heading, cell, link text...).
+struct InlineBuffer {
+  var s = ""
+  var pendingSpace = false
+  /// White space came before any content (to be moved outside `*...*` and `[...]`).
+  var leadingSpace = false
+
+  var atLineStart: Bool { s.isEmpty || s.hasSuffix("\n") }
+  var endsWithBreak: Bool { s.hasSuffix("\\\n") }
+
+  mutating func space() {
+    if s.isEmpty {
+      leadingSpace = true
+    } else if !atLineStart {
+      pendingSpace = true
+    }
+  }
+
+  mutating func flushSpace() {
+    if pendingSpace {
+      s += " "
+      pendingSpace = false
+    }
+  }
+
+  /// Already-escaped Markdown (emphasis, links, images, code spans).
+  mutating func raw(_ md: String) {
+    guard !md.isEmpty else { return }
+    flushSpace()
+    s += md
+  }
+
+  mutating func hardBreak() {
+    pendingSpace = false
+    guard !s.isEmpty, !atLineStart else { return }
+    s += "\\\n"
+  }
+
+  /// Text of a text node: HTML white space collapsed, Markdown metacharacters escaped.
+  mutating func text(_ t: String) {
+    let scalars = Array(t.unicodeScalars)
+    var i = 0
+    while i < scalars.count {
+      let c = scalars[i]
+      let v = c.value
+      defer { i += 1 }
+      if v == 0x20 || v == 0x09 || v == 0x0A || v == 0x0C || v == 0x0D {
+        space()
+        continue
+      }
+      if v < 0x20 || (v >= 0x7F && v <= 0x9F) || v == 0xFEFF { continue }
+      flushSpace()
+      let lineStart = atLineStart
+      switch c {
+      case "\\", "*", "_", "`", "[", "]", "~", "|":
+        s += "\\"
+        s.unicodeScalars.append(c)
+      case "<":
+        s += "&lt;"
+      case "&":
+        // Only where it would start an entity reference.
+        var j = i + 1
+        while j < scalars.count, j - i <= 32,
+          scalars[j].properties.isAlphabetic || (0x30...0x39).contains(scalars[j].value)
+            || scalars[j] == "#"
+        {
+          j += 1
+        }
+        s += (j > i + 1 && j < scalars.count && scalars[j] == ";") ? "&amp;" : "&"
+      case "#", ">", "-", "+", "=":
+        if lineStart { s += "\\" }
+        s.unicodeScalars.append(c)
+      default:
+        s.unicodeScalars.append(c)
+      }
+    }
+  }
+
+  /// The paragraph text: trailing breaks removed, a line that would read as an ordered
+  /// list item (`2024. A year`) escaped.
+  func finished() -> String {
+    var out = s
+    while out.hasSuffix("\\\n") { out.removeLast(2) }
+    while out.last == " " || out.last == "\n" { out.removeLast() }
+    guard out.contains(where: { $0.isASCII && $0.isNumber }) else { return out }
+    let lines = out.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+      var digits = 0
+      for ch in line {
+        if ch.isASCII && ch.isNumber { digits += 1 } else { break }
+      }
+      guard digits > 0, digits <= 9, line.count > digits else { return String(line) }
+      let idx = line.index(line.startIndex, offsetBy: digits)
+      guard line[idx] == "." || line[idx] == ")" else { return String(line) }
+      return String(line[..<idx]) + "\\" + String(line[idx...])
+    }
+    return lines.joined(separator: "\n")
+  }
+}
+
+/// The blocks of one container (the body, a list item, a quote, a table cell).
+struct BlockContext {
+  var blocks: [String] = []
+  var inline = InlineBuffer()
+
+  mutating func flush() {
+    let p = inline.finished()
+    if !p.isEmpty { blocks.append(p) }
+    inline = InlineBuffer()
+  }
+
+  mutating func add(_ block: String) {
+    flush()
+    if !block.isEmpty { blocks.append(block) }
+  }
+}
+
+final class Renderer {
+  let base: String?
+  var images: [Article.Image] = []
+  var seenImages: Set<String> = []
+  static let maxDepth = 400
+
+  init(base: String?) { self.base = base }
+
+  /// The blocks of a container element.
+  func blocks(_ node: XMLNode, depth: Int) -> [String] {
+    var ctx = BlockContext()
+    walk(node, &ctx, depth: depth)
+    ctx.flush()
+    return ctx.blocks
+  }
+
+  /// The content of an element as one line of inline Markdown (headings, cells).
+  func inlineLine(_ node: XMLNode, depth: Int) -> String {
+    blocks(node, depth: depth).joined(separator: " ")
+      .replacingOccurrences(of: "\\\n", with: " ")
+      .replacingOccurrences(of: "\n", with: " ")
+  }
+
+  static func isHidden(_ e: XMLNode) -> Bool {
+    if e.attribute("hidden") != nil { return true }
+    if e.attribute("aria-hidden")?.lowercased() == "true" { return true }
+    if let style = e.attribute("style") {
+      let compact = String(style.lowercased().filter { !$0.isWhitespace })
+      if compact.contains("display:none") || compact.contains("visibility:hidden") { return true }
+    }
+    return false
+  }
+
+  /// Walks the children of `node` into `ctx`.
+  func walk(_ node: XMLNode, _ ctx: inout BlockContext, depth: Int) {
+    guard depth < Renderer.maxDepth else { return }
+    for child in node.children {
+      switch child.kind {
+      case .text, .cdata:
+        ctx.inline.text(child.content)
+      case .entityReference:
+        ctx.inline.text(child.text)
+      case .element:
+        element(child, &ctx, depth: depth + 1)
+      default:
+        break
+      }
+    }
+  }
+
+  func element(_ e: XMLNode, _ ctx: inout BlockContext, depth: Int) {
+    let name = e.name
+    if MarkdownConverter.droppedElements.contains(name) || Renderer.isHidden(e) { return }
+    if MarkdownConverter.voidButNesting.contains(name) {
+      walk(e, &ctx, depth: depth)
+      return
+    }
+    switch name {
+    case "h1", "h2", "h3", "h4", "h5", "h6":
+      let level = Int(String(name.last!))!
+      let text = inlineLine(e, depth: depth)
+      if text.isEmpty { return }
+      ctx.add(String(repeating: "#", count: level) + " " + text)
+    case "ul", "ol", "menu", "dir":
+      ctx.add(list(e, ordered: name == "ol", depth: depth))
+    case "blockquote":
+      let inner = blocks(e, depth: depth).joined(separator: "\n\n")
+      ctx.add(Renderer.prefixLines(inner, first: "> ", rest: "> "))
+    case "pre", "listing", "xmp":
+      ctx.add(codeBlock(e))
+    case "table":
+      table(e, &ctx, depth: depth)
+    case "hr":
+      ctx.add("* * *")
+    case "br":
+      if ctx.inline.endsWithBreak {
+        ctx.flush()
+      } else {
+        ctx.inline.hardBreak()
+      }
+    case "figcaption", "caption", "summary", "legend":
+      let text = inlineLine(e, depth: depth)
+      ctx.add(text.isEmpty ? "" : "*" + text + "*")
+    case "dt":
+      let text = inlineLine(e, depth: depth)
+      ctx.add(text.isEmpty ? "" : "**" + text + "**")
+    case "img":
+      if let md = image(e) { ctx.inline.raw(md) }
+    case "a":
+      link(e, &ctx, depth: depth)
+    case "em", "i", "cite", "dfn", "var":
+      wrapped(e, "*", "*", &ctx, depth: depth)
+    case "strong", "b":
+      wrapped(e, "**", "**", &ctx, depth: depth)
+    case "del", "s", "strike":
+      wrapped(e, "~~", "~~", &ctx, depth: depth)
+    case "q":
+      wrapped(e, "“", "”", &ctx, depth: depth)
+    case "code", "kbd", "samp", "tt":
+      if hasBlock(e, depth: depth) {
+        walk(e, &ctx, depth: depth)
+      } else {
+        ctx.inline.raw(Renderer.codeSpan(Renderer.rawText(e)))
+      }
+    default:
+      if MarkdownConverter.blockElements.contains(name) {
+        ctx.flush()
+        walk(e, &ctx, depth: depth)
+        ctx.flush()
+      } else {
+        walk(e, &ctx, depth: depth)  // span, font, abbr, time, sup, custom elements...
+      }
+    }
+  }
+
+  /// True when a block element is inside `e` (then an inline wrapper is dropped).
+  func hasBlock(_ e: XMLNode, depth: Int) -> Bool {
+    var found = false
+    e.walkElements { c in
+      if found { return false }
+      if MarkdownConverter.droppedElements.contains(c.name) { return false }
+      if MarkdownConverter.blockElements.contains(c.name) && c.name != "br" {
+        found = true
+        return false
+      }
+      return true
+    }
+    return found
+  }
+
+  /// Inline content of `e` rendered on its own, for wrapping.
+  func inner(_ e: XMLNode, depth: Int) -> InlineBuffer {
+    var sub = BlockContext()
+    walk(e, &sub, depth: depth)
+    if !sub.blocks.isEmpty {  // a double <br> split it: keep it on one paragraph
+      var merged = InlineBuffer()
+      merged.leadingSpace = sub.inline.leadingSpace
+      merged.s = (sub.blocks + [sub.inline.s]).filter { !$0.isEmpty }.joined(separator: "\\\n")
+      merged.pendingSpace = sub.inline.pendingSpace
+      return merged
+    }
+    return sub.inline
+  }
+
+  func wrapped(
+    _ e: XMLNode, _ open: String, _ close: String, _ ctx: inout BlockContext, depth: Int
+  ) {
+    if hasBlock(e, depth: depth) {
+      walk(e, &ctx, depth: depth)
+      return
+    }
+    var buf = inner(e, depth: depth)
+    var trailingBreak = false
+    while buf.s.hasSuffix("\\\n") {
+      buf.s.removeLast(2)
+      trailingBreak = true
+    }
+    if buf.leadingSpace { ctx.inline.space() }
+    if !buf.s.isEmpty { ctx.inline.raw(open + buf.s + close) }
+    if trailingBreak { ctx.inline.hardBreak() }
+    if buf.pendingSpace { ctx.inline.space() }
+  }
+
+  func link(_ e: XMLNode, _ ctx: inout BlockContext, depth: Int) {
+    guard let href = e.attribute("href"), let url = linkURL(href) else {
+      walk(e, &ctx, depth: depth)
+      return
+    }
+    if hasBlock(e, depth: depth) {
+      walk(e, &ctx, depth: depth)
+      return
+    }
+    var buf = inner(e, depth: depth)
+    buf.s = buf.s.replacingOccurrences(of: "\\\n", with: " ")
+    if buf.leadingSpace { ctx.inline.space() }
+    if !buf.s.isEmpty { ctx.inline.raw("[" + buf.s + "](" + Renderer.destination(url) + ")") }
+    if buf.pendingSpace { ctx.inline.space() }
+  }
+
+  /// An absolute, safe link target, or nil (the text stays, the link goes).
+  func linkURL(_ href: String) -> String? {
+    let trimmed = href.trimmingCharacters(in: .whitespacesAndNewlines)
+    if trimmed.hasPrefix("#") { return nil }
+    if trimmed.lowercased().hasPrefix("mailto:") {
+      let ok = trimmed.unicodeScalars.allSatisfy {
+        $0.value > 0x20 && $0.value != 0x7F && !"<>()\\\"'`".unicodeScalars.contains($0)
+      }
+      return ok && trimmed.count > 7 && Renderer.safe(trimmed) ? trimmed : nil
+    }
+    guard let url = CanonicalURL.normalize(trimmed, base: base, removingTracking: true),
+      Renderer.safe(url)
+    else { return nil }
+    return url
+  }
+
+  /// No scheme-like `script:` or `data:text/html` anywhere inside (e.g. in a query).
+  static func safe(_ url: String) -> Bool {
+    let l = url.lowercased()
+    return !l.contains("script:") && !l.contains("script%3a") && !l.contains("data:text/html")
+  }
+
+  /// A link destination: parentheses escaped (everything else is percent-encoded).
+  static func destination(_ url: String) -> String {
+    var out = ""
+    for c in url.unicodeScalars {
+      if c == "(" || c == ")" || c == "\\" { out += "\\" }
+      out.unicodeScalars.append(c)
+    }
+    return out
+  }
+
+  // MARK: - Images
+
+  func imageSource(_ e: XMLNode) -> String? {
+    var candidates: [String] = []
+    if let src = e.attribute("src") { candidates.append(src) }
+    for a in ["data-src", "data-original", "data-lazy-src", "data-url"] {
+      if let v = e.attribute(a) { candidates.append(v) }
+    }
+    for a in ["srcset", "data-srcset"] {
+      if let set = e.attribute(a),
+        let first = set.split(separator: ",").first?.split(separator: " ").first
+      {
+        candidates.append(String(first))
+      }
+    }
+    for c in candidates {
+      let t = c.trimmingCharacters(in: .whitespacesAndNewlines)
+      if t.isEmpty || t.lowercased().hasPrefix("data:") { continue }
+      if let url = CanonicalURL.normalize(t, base: base, removingTracking: false),
+        Renderer.safe(url)
+      {
+        return url
+      }
+    }
+    return nil
+  }
+
+  static func dimension(_ s: String?) -> Int? {
+    guard let s else { return nil }
+    let digits = s.trimmingCharacters(in: .whitespaces).prefix { $0.isASCII && $0.isNumber }
+    guard !digits.isEmpty, digits.count <= 6, let v = Int(digits), v > 0 else { return nil }
+    return v
+  }
+
+  /// `![alt](url)`, recording the image; nil for unusable sources and tracking pixels.
+  func image(_ e: XMLNode) -> String? {
+    guard let url = imageSource(e) else { return nil }
+    let w = Renderer.dimension(e.attribute("width"))
+    let h = Renderer.dimension(e.attribute("height"))
+    if let w, let h, w <= 2, h <= 2 { return nil }
+    if !seenImages.contains(url) {
+      seenImages.insert(url)
+      images.append(Article.Image(url: url, width: w, height: h))
+    }
+    var alt = InlineBuffer()
+    alt.text(HTMLText.foldWhitespace(e.attribute("alt") ?? ""))
+    return "![" + alt.s + "](" + Renderer.destination(url) + ")"
+  }
+
+  // MARK: - Code
+
+  /// Text of an element with `<br>` as a newline, white space untouched.
+  static func rawText(_ e: XMLNode) -> String {
+    var out = ""
+    func go(_ n: XMLNode, _ depth: Int) {
+      guard depth < Renderer.maxDepth else { return }
+      for c in n.children {
+        switch c.kind {
+        case .text, .cdata: out += c.content
+        case .entityReference: out += c.text
+        case .element:
+          if c.name == "br" {
+            out += "\n"
+          } else if !MarkdownConverter.droppedElements.contains(c.name) {
+            go(c, depth + 1)
+          }
+        default: break
+        }
+      }
+    }
+    go(e, 0)
+    return out
+  }
+
+  static func longestRun(of ch: Character, in s: String) -> Int {
+    var best = 0
+    var run = 0
+    for c in s {
+      if c == ch {
+        run += 1
+        best = max(best, run)
+      } else {
+        run = 0
+      }
+    }
+    return best
+  }
+
+  static func codeSpan(_ text: String) -> String {
+    var t = HTMLText.foldWhitespace(text)
+    if t.isEmpty { return "" }
+    let fence = String(repeating: "`", count: longestRun(of: "`", in: t) + 1)
+    if t.first == "`" || t.last == "`" || (t.first == " " && t.last == " ") { t = " " + t + " " }
+    return fence + t + fence
+  }
+
+  func codeBlock(_ e: XMLNode) -> String {
+    var text = Renderer.rawText(e).replacingOccurrences(of: "\r\n", with: "\n")
+      .replacingOccurrences(of: "\r", with: "\n")
+    text = String(
+      text.unicodeScalars.filter {
+        $0 == "\n" || $0 == "\t" || !($0.value < 0x20 || (0x7F...0x9F).contains($0.value))
+      }.map(Character.init))
+    if text.hasPrefix("\n") { text.removeFirst() }
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
+      line -> Substring in
+      var l = line
+      while let last = l.last, last == " " || last == "\t" { l.removeLast() }
+      return l
+    }
+    while lines.last?.isEmpty == true { lines.removeLast() }
+    while lines.first?.isEmpty == true { lines.removeFirst() }
+    if lines.isEmpty { return "" }
+    let body = lines.joined(separator: "\n")
+    let fence = String(repeating: "`", count: max(3, Renderer.longestRun(of: "`", in: body) + 1))
+    return fence + Renderer.language(e) + "\n" + body + "\n" + fence
+  }
+
+  static func language(_ e: XMLNode) -> String {
+    var classes = e.attribute("class") ?? ""
+    if let code = e.firstElement("code"), let c = code.attribute("class") { classes += " " + c }
+    for cls in classes.split(separator: " ") {
+      for prefix in ["language-", "lang-"] where cls.hasPrefix(prefix) {
+        let lang = cls.dropFirst(prefix.count).filter {
+          $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "+")
+        }
+        if !lang.isEmpty { return String(lang.prefix(32)) }
+      }
+    }
+    return ""
+  }
+
+  // MARK: - Lists and quotes
+
+  static func prefixLines(_ text: String, first: String, rest: String) -> String {
+    if text.isEmpty { return "" }
+    var out = ""
+    for (k, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+      if k > 0 { out += "\n" }
+      let p = k == 0 ? first : rest
+      out += line.isEmpty ? String(p.drop(while: { $0 != ">" }).prefix(1)) : p + line
+    }
+    return out
+  }
+
+  /// Does this rendered block start with a list marker (`- ` or `12. `)?
+  static func isListBlock(_ b: String) -> Bool {
+    if b.hasPrefix("- ") { return true }
+    let digits = b.prefix { $0.isASCII && $0.isNumber }
+    return !digits.isEmpty && b.dropFirst(digits.count).hasPrefix(". ")
+  }
+
+  func list(_ e: XMLNode, ordered: Bool, depth: Int) -> String {
+    var number = ordered ? (Int(e.attribute("start") ?? "") ?? 1) : 0
+    var items: [[String]] = []
+    for child in e.children {
+      switch child.kind {
+      case .element:
+        let name = child.name
+        if MarkdownConverter.droppedElements.contains(name) || Renderer.isHidden(child) {
+          continue
+        }
+        if name == "li" {
+          items.append(blocks(child, depth: depth + 1))
+        } else if (name == "ul" || name == "ol") && !items.isEmpty {
+          // A list nested directly in a list belongs to the item before it.
+          items[items.count - 1].append(list(child, ordered: name == "ol", depth: depth + 1))
+        } else {
+          var ctx = BlockContext()
+          element(child, &ctx, depth: depth + 1)
+          ctx.flush()
+          if !ctx.blocks.isEmpty { items.append(ctx.blocks) }
+        }
+      case .text, .cdata:
+        if !HTMLText.foldWhitespace(child.content).isEmpty {
+          var ctx = BlockContext()
+          ctx.inline.text(child.content)
+          ctx.flush()
+          items.append(ctx.blocks)
+        }
+      default:
+        break
+      }
+    }
+    var rendered: [String] = []
+    var loose = false
+    for blocks in items where !blocks.isEmpty {
+      let marker = ordered ? "\(number)." : "-"
+      number += 1
+      // Tight unless an item has more than one block that is not a nested list.
+      var text = blocks[0]
+      for b in blocks.dropFirst() {
+        let nested = Renderer.isListBlock(b)
+        if !nested { loose = true }
+        text += (nested ? "\n" : "\n\n") + b
+      }
+      let indent = String(repeating: " ", count: marker.count + 1)
+      var out = ""
+      for (k, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        if k > 0 { out += "\n" }
+        if k == 0 {
+          out += marker + " " + line
+        } else if !line.isEmpty {
+          out += indent + line
+        }
+      }
+      rendered.append(out)
+    }
+    return rendered.joined(separator: loose ? "\n\n" : "\n")
+  }
+
+  // MARK: - Tables
+
+  func rows(_ table: XMLNode) -> [XMLNode] {
+    var out: [XMLNode] = []
+    for c in table.elements {
+      switch c.name {
+      case "tr": out.append(c)
+      case "thead", "tbody", "tfoot": out.append(contentsOf: c.elements.filter { $0.name == "tr" })
+      default: break
+      }
+    }
+    return out
+  }
+
+  static let complexInCell: Set<String> = [
+    "ul", "ol", "table", "pre", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "dl",
+    "figure", "hr",
+  ]
+
+  func isSimple(_ rows: [[XMLNode]]) -> Bool {
+    guard let width = rows.map(\.count).max(), width >= 2 else { return false }
+    for row in rows {
+      for cell in row {
+        if let cs = cell.attribute("colspan"), (Int(cs) ?? 1) > 1 { return false }
+        if let rs = cell.attribute("rowspan"), (Int(rs) ?? 1) > 1 { return false }
+        var complex = false
+        cell.walkElements { c in
+          if Renderer.complexInCell.contains(c.name) { complex = true }
+          return !complex
+        }
+        if complex { return false }
+      }
+    }
+    return true
+  }
+
+  /// Text is escaped already; a `|` left bare (inside a code span) would end the cell.
+  static func escapePipes(_ s: String) -> String {
+    var out = ""
+    var previous: Character = " "
+    for c in s {
+      if c == "|" && previous != "\\" { out += "\\" }
+      out.append(c)
+      previous = c
+    }
+    return out
+  }
+
+  func table(_ t: XMLNode, _ ctx: inout BlockContext, depth: Int) {
+    let trs = rows(t)
+    let cells = trs.map { $0.elements.filter { $0.name == "td" || $0.name == "th" } }
+      .filter { !$0.isEmpty }
+    if let caption = t.firstElement("caption") {
+      element(caption, &ctx, depth: depth + 1)
+    }
+    guard isSimple(cells) else {
+      // Layout or complex table: its cells as blocks, in order.
+      ctx.flush()
+      for row in cells {
+        for cell in row {
+          walk(cell, &ctx, depth: depth + 1)
+          ctx.flush()
+        }
+      }
+      return
+    }
+    let width = cells.map(\.count).max() ?? 0
+    var text: [[String]] = cells.map { row in
+      row.map { Renderer.escapePipes(inlineLine($0, depth: depth + 1)) }
+    }
+    if text.allSatisfy({ $0.allSatisfy(\.isEmpty) }) { return }
+    for k in text.indices {
+      while text[k].count < width { text[k].append("") }
+    }
+    func line(_ r: [String]) -> String {
+      "| " + r.map { $0.isEmpty ? " " : $0 }.joined(separator: " | ") + " |"
+    }
+    var out = [line(text[0]), "|" + String(repeating: " --- |", count: width)]
+    for r in text.dropFirst() { out.append(line(r)) }
+    ctx.add(out.joined(separator: "\n"))
+  }
+}

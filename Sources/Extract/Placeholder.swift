@@ -1,1 +1,0 @@
-// Extract module: see Sources/Extract.

@@ -1,0 +1,492 @@
+import XML
+
+/// Turns the bytes as served into bytes libxml2 can parse strictly, recording every
+/// repair (a repair makes the feed "bozo"):
+///
+/// 1. Encoding (RFC 7303 order): byte order mark, then the HTTP charset, then the XML
+///    declaration, then UTF-8. UTF-16/32 and the Latin-1 family are converted to UTF-8
+///    here (Latin-1 and US-ASCII are read as windows-1252, which they always mean in
+///    practice); invalid UTF-8 is repaired byte by byte; other encodings are left to
+///    libxml2.
+/// 2. Well-formedness: HTML named entities the document does not declare become
+///    numeric references, stray `&` become `&amp;`, control characters are dropped.
+struct FeedBytes {
+  var bytes: [UInt8]
+  /// The encoding to tell libxml2 (overrides the declaration), nil to let it read it.
+  var encoding: String?
+  var bozo = false
+  var bozoReason: String?
+
+  static func prepare(_ input: [UInt8], contentType: String?) -> FeedBytes {
+    var out = decode(input, contentType: contentType)
+    out.fixWellFormedness()
+    return out
+  }
+
+  // MARK: Encoding
+
+  static func charset(fromContentType ct: String?) -> String? {
+    guard let ct else { return nil }
+    for param in ct.split(separator: ";").dropFirst() {
+      let kv = param.split(separator: "=", maxSplits: 1)
+      guard kv.count == 2,
+        kv[0].trimmingCharacters(in: .whitespaces).lowercased() == "charset"
+      else { continue }
+      var v = kv[1].trimmingCharacters(in: .whitespaces)
+      if v.hasPrefix("\"") || v.hasPrefix("'") { v = String(v.dropFirst()) }
+      if v.hasSuffix("\"") || v.hasSuffix("'") { v = String(v.dropLast()) }
+      return v.isEmpty ? nil : v.lowercased()
+    }
+    return nil
+  }
+
+  /// The `encoding` pseudo-attribute of an `<?xml ...?>` declaration at the start.
+  static func declaredEncoding(_ b: ArraySlice<UInt8>) -> String? {
+    let head = b.prefix(512)
+    guard head.starts(with: Array("<?xml".utf8)) else { return nil }
+    guard let end = head.firstIndex(of: 0x3E) else { return nil }
+    let decl = String(decoding: head[head.startIndex..<end], as: UTF8.self)
+    guard let r = decl.range(of: "encoding") else { return nil }
+    var rest = decl[r.upperBound...].drop(while: { $0 == " " || $0 == "=" || $0 == "\t" })
+    guard let q = rest.first, q == "\"" || q == "'" else { return nil }
+    rest = rest.dropFirst()
+    guard let close = rest.firstIndex(of: q) else { return nil }
+    let v = rest[rest.startIndex..<close].trimmingCharacters(in: .whitespaces).lowercased()
+    return v.isEmpty ? nil : v
+  }
+
+  enum Family { case utf8, utf16le, utf16be, utf32le, utf32be, windows1252, other(String) }
+
+  static func family(_ name: String) -> Family {
+    let n = name.lowercased().replacingOccurrences(of: "_", with: "-")
+    switch n {
+    case "utf-8", "utf8", "unicode-1-1-utf-8": return .utf8
+    case "utf-16le": return .utf16le
+    case "utf-16be": return .utf16be
+    case "utf-32le": return .utf32le
+    case "utf-32be": return .utf32be
+    case "us-ascii", "ascii", "iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1", "iso-ir-100",
+      "windows-1252", "cp1252", "x-cp1252", "cp819", "ibm819", "iso-8859-1:1987", "ansi-x3.4-1968":
+      return .windows1252
+    default: return .other(n)
+    }
+  }
+
+  static func decode(_ input: [UInt8], contentType: String?) -> FeedBytes {
+    var body = input[...]
+    var fam: Family?
+    // 1. Byte order mark.
+    if body.starts(with: [0xEF, 0xBB, 0xBF]) {
+      body = body.dropFirst(3)
+      fam = .utf8
+    } else if body.starts(with: [0x00, 0x00, 0xFE, 0xFF]) {
+      body = body.dropFirst(4)
+      fam = .utf32be
+    } else if body.starts(with: [0xFF, 0xFE, 0x00, 0x00]) {
+      body = body.dropFirst(4)
+      fam = .utf32le
+    } else if body.starts(with: [0xFE, 0xFF]) {
+      body = body.dropFirst(2)
+      fam = .utf16be
+    } else if body.starts(with: [0xFF, 0xFE]) {
+      body = body.dropFirst(2)
+      fam = .utf16le
+    }
+    // 2. HTTP charset, 3. sniffed UTF-16/32 and the XML declaration.
+    if fam == nil, let cs = charset(fromContentType: contentType) {
+      var f = family(cs)
+      if cs == "utf-16" || cs == "ucs-2" || cs == "utf-32" {
+        f = sniffWide(body) ?? (cs == "utf-32" ? .utf32be : .utf16be)
+      }
+      if case .other(let n) = f, !XMLDocument.supportsEncoding(n) { f = .utf8 }
+      fam = f
+    }
+    if fam == nil, let wide = sniffWide(body) { fam = wide }
+    if fam == nil, let declared = declaredEncoding(body) {
+      var f = family(declared)
+      if case .other(let n) = f {
+        if n == "utf-16" || n == "utf-32" || n == "ucs-2" || n == "ucs-4" {
+          f = .utf8  // declared wide but the bytes are not: believe the bytes
+        } else if !XMLDocument.supportsEncoding(n) {
+          f = .utf8
+        }
+      }
+      fam = f
+    }
+    var out = FeedBytes(bytes: [], encoding: "UTF-8")
+    switch fam ?? .utf8 {
+    case .utf8:
+      let (fixed, repaired) = repairUTF8(body)
+      out.bytes = fixed
+      if repaired {
+        out.bozo = true
+        out.bozoReason = "invalid UTF-8 repaired"
+      }
+    case .utf16le: out.bytes = transcode16(body, littleEndian: true)
+    case .utf16be: out.bytes = transcode16(body, littleEndian: false)
+    case .utf32le: out.bytes = transcode32(body, littleEndian: true)
+    case .utf32be: out.bytes = transcode32(body, littleEndian: false)
+    case .windows1252: out.bytes = windows1252ToUTF8(body)
+    case .other(let name):
+      out.bytes = Array(body)
+      out.encoding = name
+    }
+    return out
+  }
+
+  static func sniffWide(_ b: ArraySlice<UInt8>) -> Family? {
+    guard b.count >= 4 else { return nil }
+    let s = b.startIndex
+    let (b0, b1, b2, b3) = (b[s], b[s + 1], b[s + 2], b[s + 3])
+    if b0 == 0 && b1 == 0 && b2 == 0 && b3 == 0x3C { return .utf32be }
+    if b0 == 0x3C && b1 == 0 && b2 == 0 && b3 == 0 { return .utf32le }
+    if b0 == 0 && b1 == 0x3C { return .utf16be }
+    if b0 == 0x3C && b1 == 0 { return .utf16le }
+    return nil
+  }
+
+  static func transcode16(_ b: ArraySlice<UInt8>, littleEndian: Bool) -> [UInt8] {
+    var units: [UInt16] = []
+    units.reserveCapacity(b.count / 2)
+    var i = b.startIndex
+    while i + 1 < b.endIndex {
+      let u = littleEndian
+        ? UInt16(b[i]) | UInt16(b[i + 1]) << 8 : UInt16(b[i]) << 8 | UInt16(b[i + 1])
+      units.append(u)
+      i += 2
+    }
+    return Array(String(decoding: units, as: UTF16.self).utf8)
+  }
+
+  static func transcode32(_ b: ArraySlice<UInt8>, littleEndian: Bool) -> [UInt8] {
+    var s = String.UnicodeScalarView()
+    var i = b.startIndex
+    while i + 3 < b.endIndex {
+      let v =
+        littleEndian
+        ? UInt32(b[i]) | UInt32(b[i + 1]) << 8 | UInt32(b[i + 2]) << 16 | UInt32(b[i + 3]) << 24
+        : UInt32(b[i]) << 24 | UInt32(b[i + 1]) << 16 | UInt32(b[i + 2]) << 8 | UInt32(b[i + 3])
+      s.append(Unicode.Scalar(v) ?? "\u{FFFD}")
+      i += 4
+    }
+    return Array(String(s).utf8)
+  }
+
+  /// windows-1252's 0x80-0x9F (0 = undefined, kept as the C1 control).
+  static let cp1252High: [UInt32] = [
+    0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039,
+    0x0152, 0, 0x017D, 0, 0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC,
+    0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
+  ]
+
+  static func cp1252Scalar(_ byte: UInt8) -> UInt32 {
+    if byte >= 0x80 && byte <= 0x9F {
+      let v = cp1252High[Int(byte - 0x80)]
+      return v == 0 ? UInt32(byte) : v
+    }
+    return UInt32(byte)
+  }
+
+  static func appendUTF8(_ v: UInt32, to out: inout [UInt8]) {
+    if v < 0x80 {
+      out.append(UInt8(v))
+    } else if v < 0x800 {
+      out.append(UInt8(0xC0 | (v >> 6)))
+      out.append(UInt8(0x80 | (v & 0x3F)))
+    } else if v < 0x10000 {
+      out.append(UInt8(0xE0 | (v >> 12)))
+      out.append(UInt8(0x80 | ((v >> 6) & 0x3F)))
+      out.append(UInt8(0x80 | (v & 0x3F)))
+    } else {
+      out.append(UInt8(0xF0 | (v >> 18)))
+      out.append(UInt8(0x80 | ((v >> 12) & 0x3F)))
+      out.append(UInt8(0x80 | ((v >> 6) & 0x3F)))
+      out.append(UInt8(0x80 | (v & 0x3F)))
+    }
+  }
+
+  static func windows1252ToUTF8(_ b: ArraySlice<UInt8>) -> [UInt8] {
+    var out: [UInt8] = []
+    out.reserveCapacity(b.count + b.count / 8)
+    for byte in b { appendUTF8(cp1252Scalar(byte), to: &out) }
+    return out
+  }
+
+  /// Length of the valid UTF-8 sequence at `i`, or 0 when invalid.
+  @inline(__always)
+  static func utf8SequenceLength(_ p: UnsafeBufferPointer<UInt8>, _ i: Int) -> Int {
+    let c = p[i]
+    let n = p.count
+    func cont(_ k: Int) -> Bool { k < n && p[k] & 0xC0 == 0x80 }
+    switch c {
+    case 0xC2...0xDF: return cont(i + 1) ? 2 : 0
+    case 0xE0:
+      return i + 1 < n && p[i + 1] >= 0xA0 && p[i + 1] <= 0xBF && cont(i + 2) ? 3 : 0
+    case 0xE1...0xEC, 0xEE...0xEF: return cont(i + 1) && cont(i + 2) ? 3 : 0
+    case 0xED:
+      return i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9F && cont(i + 2) ? 3 : 0
+    case 0xF0:
+      return i + 1 < n && p[i + 1] >= 0x90 && p[i + 1] <= 0xBF && cont(i + 2) && cont(i + 3)
+        ? 4 : 0
+    case 0xF1...0xF3: return cont(i + 1) && cont(i + 2) && cont(i + 3) ? 4 : 0
+    case 0xF4:
+      return i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x8F && cont(i + 2) && cont(i + 3)
+        ? 4 : 0
+    default: return 0
+    }
+  }
+
+  /// Valid UTF-8 stays as it is (no copy beyond the array); each byte that starts no
+  /// valid sequence is read as windows-1252, the usual cause of such bytes.
+  static func repairUTF8(_ body: ArraySlice<UInt8>) -> ([UInt8], Bool) {
+    let input = Array(body)
+    return input.withUnsafeBufferPointer { p -> ([UInt8], Bool) in
+      var i = 0
+      let n = p.count
+      // Fast scan.
+      while i < n {
+        if p[i] < 0x80 {
+          i += 1
+          continue
+        }
+        let l = utf8SequenceLength(p, i)
+        if l == 0 { break }
+        i += l
+      }
+      if i == n { return (input, false) }
+      var out: [UInt8] = []
+      out.reserveCapacity(n + 64)
+      out.append(contentsOf: p[0..<i])
+      while i < n {
+        if p[i] < 0x80 {
+          out.append(p[i])
+          i += 1
+          continue
+        }
+        let l = utf8SequenceLength(p, i)
+        if l == 0 {
+          appendUTF8(cp1252Scalar(p[i]), to: &out)
+          i += 1
+        } else {
+          out.append(contentsOf: p[i..<i + l])
+          i += l
+        }
+      }
+      return (out, true)
+    }
+  }
+
+  // MARK: Well-formedness repairs
+
+  static let xmlEntities: Set<String> = ["amp", "lt", "gt", "quot", "apos"]
+
+  /// Entities declared in the internal DTD subset.
+  static func declaredEntities(_ p: UnsafeBufferPointer<UInt8>) -> Set<String> {
+    var names = Set<String>()
+    let marker = Array("<!ENTITY".utf8)
+    let limit = min(p.count, 1 << 20)
+    var i = 0
+    // Only look before the first element that is not the DOCTYPE.
+    guard let dt = find(Array("<!DOCTYPE".utf8), in: p, from: 0, limit: min(limit, 4096))
+    else { return names }
+    i = dt
+    while let e = find(marker, in: p, from: i, limit: limit) {
+      var k = e + marker.count
+      while k < p.count, p[k] == 0x20 || p[k] == 0x09 || p[k] == 0x0A || p[k] == 0x0D { k += 1 }
+      if k < p.count, p[k] == 0x25 {  // parameter entity
+        i = k
+        continue
+      }
+      let s = k
+      while k < p.count, isNameByte(p[k]) { k += 1 }
+      if k > s { names.insert(String(decoding: p[s..<k], as: UTF8.self)) }
+      i = k
+    }
+    return names
+  }
+
+  static func find(
+    _ needle: [UInt8], in p: UnsafeBufferPointer<UInt8>, from: Int, limit: Int
+  ) -> Int? {
+    guard let first = needle.first, needle.count <= limit else { return nil }
+    var i = from
+    let end = limit - needle.count
+    while i <= end {
+      if p[i] == first {
+        var k = 1
+        while k < needle.count, p[i + k] == needle[k] { k += 1 }
+        if k == needle.count { return i }
+      }
+      i += 1
+    }
+    return nil
+  }
+
+  @inline(__always)
+  static func isNameByte(_ c: UInt8) -> Bool {
+    (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39) || c == 0x5F
+      || c == 0x2D || c == 0x2E || c == 0x3A || c >= 0x80
+  }
+
+  @inline(__always)
+  static func isBadControl(_ c: UInt8) -> Bool {
+    c < 0x20 && c != 0x09 && c != 0x0A && c != 0x0D
+  }
+
+  /// One pass over the bytes; copies only when something has to change.
+  mutating func fixWellFormedness() {
+    var changedEntities = false
+    var changedAmps = false
+    var changedControls = false
+    let fixed: [UInt8]? = bytes.withUnsafeBufferPointer { p -> [UInt8]? in
+      let n = p.count
+      var out: [UInt8] = []
+      var copying = false
+      var copiedUpTo = 0
+      var declared: Set<String>?
+      func begin(_ at: Int) {
+        if !copying {
+          copying = true
+          out.reserveCapacity(n + 256)
+        }
+        out.append(contentsOf: p[copiedUpTo..<at])
+      }
+      var i = 0
+      while i < n {
+        let c = p[i]
+        if c == 0x3C {  // '<': skip comments, CDATA, PIs and the DOCTYPE verbatim
+          if i + 3 < n, p[i + 1] == 0x21, p[i + 2] == 0x2D, p[i + 3] == 0x2D {
+            i = Self.skip(to: [0x2D, 0x2D, 0x3E], p, from: i + 4)
+            continue
+          }
+          if i + 8 < n, p[i + 1] == 0x21, p[i + 2] == 0x5B, p[i + 3] == 0x43 {  // <![C
+            let end = Self.skip(to: [0x5D, 0x5D, 0x3E], p, from: i + 9)
+            // Control characters inside CDATA are as fatal as elsewhere.
+            var k = i
+            while k < end {
+              if Self.isBadControl(p[k]) {
+                begin(k)
+                copiedUpTo = k + 1
+                changedControls = true
+              }
+              k += 1
+            }
+            i = end
+            continue
+          }
+          if i + 1 < n, p[i + 1] == 0x3F {
+            i = Self.skip(to: [0x3F, 0x3E], p, from: i + 2)
+            continue
+          }
+          if i + 1 < n, p[i + 1] == 0x21, i + 2 < n, p[i + 2] == 0x44 {  // <!D(OCTYPE)
+            var k = i + 2
+            var depth = 0
+            while k < n {
+              if p[k] == 0x5B {
+                depth += 1
+              } else if p[k] == 0x5D {
+                depth -= 1
+              } else if p[k] == 0x3E && depth <= 0 {
+                break
+              }
+              k += 1
+            }
+            i = min(k + 1, n)
+            continue
+          }
+          i += 1
+          continue
+        }
+        if c == 0x26 {  // '&'
+          var k = i + 1
+          if k < n, p[k] == 0x23 {  // numeric reference
+            k += 1
+            var hex = false
+            if k < n, p[k] == 0x78 || p[k] == 0x58 {
+              hex = true
+              k += 1
+            }
+            let s = k
+            var value: UInt32 = 0
+            while k < n, k - s < 8,
+              (p[k] >= 0x30 && p[k] <= 0x39)
+                || (hex && ((p[k] | 0x20) >= 0x61 && (p[k] | 0x20) <= 0x66))
+            {
+              let d = p[k] <= 0x39 ? UInt32(p[k] - 0x30) : UInt32((p[k] | 0x20) - 0x61 + 10)
+              value = value * (hex ? 16 : 10) + d
+              k += 1
+            }
+            if k > s, k < n, p[k] == 0x3B {
+              let ok =
+                value == 0x9 || value == 0xA || value == 0xD
+                || (value >= 0x20 && value <= 0xD7FF) || (value >= 0xE000 && value <= 0xFFFD)
+                || (value >= 0x10000 && value <= 0x10FFFF)
+              if !ok {
+                begin(i)
+                copiedUpTo = k + 1
+                changedControls = true
+              }
+              i = k + 1
+              continue
+            }
+          } else {
+            let s = k
+            while k < n, k - s < 32, Self.isNameByte(p[k]) { k += 1 }
+            if k > s, k < n, p[k] == 0x3B {
+              let name = String(decoding: p[s..<k], as: UTF8.self)
+              if Self.xmlEntities.contains(name) {
+                i = k + 1
+                continue
+              }
+              if declared == nil { declared = Self.declaredEntities(p) }
+              if declared!.contains(name) {
+                i = k + 1
+                continue
+              }
+              if let v = HTMLEntities.table[name] {
+                begin(i)
+                out.append(contentsOf: Array("&#\(v);".utf8))
+                copiedUpTo = k + 1
+                changedEntities = true
+                i = k + 1
+                continue
+              }
+            }
+          }
+          // A bare or unknown '&': escape it.
+          begin(i)
+          out.append(contentsOf: [0x26, 0x61, 0x6D, 0x70, 0x3B])
+          copiedUpTo = i + 1
+          changedAmps = true
+          i += 1
+          continue
+        }
+        if Self.isBadControl(c) {
+          begin(i)
+          copiedUpTo = i + 1
+          changedControls = true
+        }
+        i += 1
+      }
+      guard copying else { return nil }
+      out.append(contentsOf: p[copiedUpTo..<n])
+      return out
+    }
+    if let fixed {
+      bytes = fixed
+      bozo = true
+      if bozoReason == nil {
+        bozoReason =
+          changedEntities
+          ? "undeclared entity" : changedAmps ? "unescaped ampersand" : "control character"
+      }
+    }
+    _ = changedControls
+  }
+
+  /// Index just after `terminator` (or the end).
+  static func skip(to terminator: [UInt8], _ p: UnsafeBufferPointer<UInt8>, from: Int) -> Int {
+    guard let e = find(terminator, in: p, from: from, limit: p.count) else { return p.count }
+    return e + terminator.count
+  }
+}

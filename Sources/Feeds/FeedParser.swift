@@ -1,0 +1,262 @@
+import Foundation
+import XML
+
+/// Why nothing feed-like could be read from a document.
+public enum FeedParseError: Error, Sendable, Equatable {
+  case empty
+  case notAFeed(String)
+}
+
+/// The one entry point: sniffs the format from the document itself (never from the
+/// URL or Content-Type) and hands it to the parser for that format.
+public enum FeedParser {
+  /// Sniffs the format from the bytes; `url` is the document URL (base for relative
+  /// links), `contentType` the HTTP Content-Type header value (for the charset).
+  /// Throws only when nothing feed-like can be recovered (empty, HTML page, garbage).
+  public static func parse(
+    _ bytes: [UInt8], url: String?, contentType: String?
+  ) throws(FeedParseError) -> ParsedFeed {
+    let url = url.flatMap { $0.isEmpty ? nil : $0 }
+    guard let first = firstSignificantByte(bytes) else { throw .empty }
+    if first == UInt8(ascii: "{") {
+      var feed = try JSONFeedParser.parse(bytes, url: url)
+      feed.bozo = false
+      return feed
+    }
+    let prepared = FeedBytes.prepare(bytes, contentType: contentType)
+    guard prepared.bytes.contains(UInt8(ascii: "<")) else { throw .notAFeed("no markup") }
+    let document: XMLDocument
+    do {
+      document = try XMLDocument.parseXML(prepared.bytes, url: url, encoding: prepared.encoding)
+    } catch {
+      throw .notAFeed("\(error)")
+    }
+    var feed = try XMLFeedParser.parse(document)
+    var reasons: [String] = []
+    if let r = prepared.bozoReason { reasons.append(r) }
+    if !document.wellFormed { reasons.append(document.firstError ?? "not well-formed") }
+    if !document.namespaceWellFormed { reasons.append("undeclared namespace prefix") }
+    if let ct = contentType, !isXMLContentType(ct) { reasons.append("non-XML Content-Type") }
+    feed.bozo = prepared.bozo || !reasons.isEmpty
+    feed.bozoMessage = reasons.first
+    return feed
+  }
+
+  static func firstSignificantByte(_ bytes: [UInt8]) -> UInt8? {
+    var i = 0
+    if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { i = 3 }
+    while i < bytes.count {
+      let b = bytes[i]
+      if b != 0x20 && b != 0x09 && b != 0x0A && b != 0x0D { return b }
+      i += 1
+    }
+    return nil
+  }
+
+  static func isXMLContentType(_ ct: String) -> Bool {
+    let mime = ct.split(separator: ";").first.map {
+      $0.trimmingCharacters(in: .whitespaces).lowercased()
+    } ?? ""
+    return mime.isEmpty || mime.hasSuffix("xml") || mime.contains("json")
+      || mime == "application/x-netcdf" || mime == "text/plain"
+  }
+
+  // MARK: Output for the corpus scorer
+
+  /// The JSON object of the corpus README ("Parse result shape expected by
+  /// tools/score_feeds.py"), one line.
+  public static func corpusJSON(_ feed: ParsedFeed) -> String {
+    var w = JSONWriter()
+    w.open("{")
+    w.key("bozo")
+    w.raw(feed.bozo ? "true" : "false")
+    w.key("feed")
+    w.open("{")
+    w.field("title", feed.title)
+    w.field("link", feed.link)
+    w.field("subtitle", feed.subtitle)
+    w.close("}")
+    w.key("entries")
+    w.open("[")
+    for e in feed.entries {
+      w.comma()
+      w.open("{")
+      w.field("title", e.title)
+      w.field("link", e.link)
+      w.field("id", e.id)
+      w.field("published", e.published.map(FeedDate.iso))
+      w.field("updated", e.updated.map(FeedDate.iso))
+      w.field("author", e.author)
+      w.field("summary", e.summary)
+      w.field("content", e.content)
+      w.key("tags")
+      w.open("[")
+      for t in e.tags {
+        w.comma()
+        w.string(t)
+      }
+      w.close("]")
+      w.key("enclosures")
+      w.open("[")
+      for enc in e.enclosures {
+        w.comma()
+        w.open("{")
+        w.field("href", enc.href)
+        w.field("type", enc.type)
+        w.field("length", enc.length)
+        w.close("}")
+      }
+      w.close("]")
+      w.key("media_thumbnails")
+      w.open("[")
+      for m in e.thumbnails {
+        w.comma()
+        w.open("{")
+        w.field("url", m.url)
+        w.field("width", m.width)
+        w.field("height", m.height)
+        w.close("}")
+      }
+      w.close("]")
+      w.key("media_content")
+      w.open("[")
+      for m in e.mediaContent {
+        w.comma()
+        w.open("{")
+        w.field("url", m.url)
+        w.field("type", m.type)
+        w.field("medium", m.medium)
+        w.field("width", m.width)
+        w.field("height", m.height)
+        w.field("fileSize", m.fileSize)
+        w.field("duration", m.duration)
+        w.close("}")
+      }
+      w.close("]")
+      w.close("}")
+    }
+    w.close("]")
+    w.close("}")
+    return w.out
+  }
+
+  // MARK: Command-line helpers
+
+  /// `feedspool parse FILE [--url URL] [--headers JSONFILE]`: the output (corpusJSON, or
+  /// an error message) and the exit code. Empty strings mean absent.
+  public static func parseCommand(
+    file: String, url: String?, headersFile: String?
+  ) -> (output: String, exitCode: Int32) {
+    guard let data = FileManager.default.contents(atPath: file) else {
+      return ("feedspool: cannot read \(file)", 1)
+    }
+    var url = url.flatMap { $0.isEmpty ? nil : $0 }
+    var contentType: String?
+    if let hf = headersFile, !hf.isEmpty {
+      guard let hd = FileManager.default.contents(atPath: hf),
+        let obj = try? JSONSerialization.jsonObject(with: hd) as? [String: Any]
+      else {
+        return ("feedspool: cannot read headers file \(hf)", 1)
+      }
+      var location: String?
+      for (k, v) in obj {
+        switch k.lowercased() {
+        case "content-type": contentType = v as? String
+        case "content-location": location = v as? String
+        default: break
+        }
+      }
+      if let location, !location.isEmpty {
+        let resolved = FeedURL.resolve(location, base: url)
+        if let s = FeedURL.scheme(resolved), s == "http" || s == "https" { url = resolved }
+      }
+    }
+    do {
+      let feed = try parse(Array(data), url: url, contentType: contentType)
+      return (corpusJSON(feed), 0)
+    } catch {
+      // Nothing feed-like: still a well-formed answer (bozo, no entries).
+      var feed = ParsedFeed()
+      feed.bozo = true
+      return (corpusJSON(feed), 0)
+    }
+  }
+
+  /// `parse --list FILE`: parses every file named in FILE (one path per line), for
+  /// benchmarks. Returns the total item count and the number of files that failed.
+  public static func parseList(_ listFile: String) -> (items: Int, errors: Int) {
+    guard let list = try? String(contentsOfFile: listFile, encoding: .utf8) else { return (0, 1) }
+    var items = 0
+    var errors = 0
+    for line in list.split(whereSeparator: \.isNewline) {
+      let path = String(line)
+      guard !path.isEmpty else { continue }
+      guard let data = FileManager.default.contents(atPath: path) else {
+        errors += 1
+        continue
+      }
+      do {
+        let feed = try parse(Array(data), url: nil, contentType: nil)
+        items += feed.entries.count
+      } catch {
+        errors += 1
+      }
+    }
+    return (items, errors)
+  }
+}
+
+/// A minimal JSON writer (strings escaped per RFC 8259), enough for corpusJSON.
+struct JSONWriter {
+  var out = ""
+  var needComma = false
+
+  mutating func open(_ c: String) {
+    out += c
+    needComma = false
+  }
+  mutating func close(_ c: String) {
+    out += c
+    needComma = true
+  }
+  mutating func comma() {
+    if needComma { out += "," }
+    needComma = false
+  }
+  mutating func key(_ k: String) {
+    comma()
+    string(k)
+    out += ":"
+    needComma = false
+  }
+  mutating func raw(_ s: String) {
+    out += s
+    needComma = true
+  }
+  mutating func field(_ k: String, _ v: String?) {
+    guard let v else { return }
+    key(k)
+    string(v)
+  }
+  mutating func string(_ s: String) {
+    out += "\""
+    for ch in s.unicodeScalars {
+      switch ch {
+      case "\"": out += "\\\""
+      case "\\": out += "\\\\"
+      case "\n": out += "\\n"
+      case "\r": out += "\\r"
+      case "\t": out += "\\t"
+      default:
+        if ch.value < 0x20 {
+          let h = String(ch.value, radix: 16)
+          out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
+        } else {
+          out.unicodeScalars.append(ch)
+        }
+      }
+    }
+    out += "\""
+    needComma = true
+  }
+}

@@ -1,0 +1,503 @@
+import XML
+
+/// Cleans HTML found in feeds: keeps an allow-list of elements and attributes, drops
+/// `script`/`style`/`applet` with their content, event handlers, `javascript:` and other
+/// unsafe URLs, and CSS beyond a small safe subset; resolves relative URLs against the
+/// base in effect. Follows feedparser's conventions (which elements survive, `<br />`
+/// for empty elements) so results compare with the corpus.
+///
+/// A small tokenizer over UTF-8 bytes, no DOM: it runs on every summary and content.
+public enum HTMLSanitizer {
+  public static func sanitize(_ html: String, base: String?) -> String {
+    var fast = true
+    for b in html.utf8 where b == 0x3C || b == 0x26 || b == 0x3E {
+      fast = false
+      break
+    }
+    if fast { return html }
+    var out: [UInt8] = []
+    out.reserveCapacity(html.utf8.count)
+    var input = Array(html.utf8)
+    input.append(0)  // sentinel
+    input.withUnsafeBufferPointer { p in
+      run(p, count: p.count - 1, base: base, into: &out)
+    }
+    return String(decoding: out, as: UTF8.self)
+  }
+
+  static let acceptableElements: Set<String> = [
+    "a", "abbr", "acronym", "address", "area", "article", "aside", "audio", "b", "big",
+    "blockquote", "br", "button", "canvas", "caption", "center", "cite", "code", "col",
+    "colgroup", "command", "datagrid", "datalist", "dd", "del", "details", "dfn", "dialog", "dir",
+    "div", "dl", "dt", "em", "event-source", "fieldset", "figcaption", "figure", "footer", "font",
+    "form", "header", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "input", "ins",
+    "keygen", "kbd", "label", "legend", "li", "m", "map", "menu", "meter", "multicol", "nav",
+    "nextid", "ol", "output", "optgroup", "option", "p", "pre", "progress", "q", "s", "samp",
+    "section", "select", "small", "sound", "source", "spacer", "span", "strike", "strong", "sub",
+    "sup", "table", "tbody", "td", "textarea", "time", "tfoot", "th", "thead", "tr", "tt", "u",
+    "ul", "var", "video", "noscript",
+  ]
+
+  static let acceptableAttributes: Set<String> = [
+    "abbr", "accept", "accept-charset", "accesskey", "action", "align", "alt", "autocomplete",
+    "autofocus", "axis", "background", "balance", "bgcolor", "bgproperties", "border",
+    "bordercolor", "bordercolordark", "bordercolorlight", "bottompadding", "cellpadding",
+    "cellspacing", "ch", "challenge", "char", "charoff", "choff", "charset", "checked", "cite",
+    "class", "clear", "color", "cols", "colspan", "compact", "contenteditable", "controls",
+    "coords", "data", "datafld", "datapagesize", "datasrc", "datetime", "default", "delay", "dir",
+    "disabled", "draggable", "dynsrc", "enctype", "end", "face", "for", "form", "frame",
+    "galleryimg", "gutter", "headers", "height", "hidefocus", "hidden", "high", "href",
+    "hreflang", "hspace", "icon", "id", "inputmode", "ismap", "keytype", "label", "leftspacing",
+    "lang", "list", "longdesc", "loop", "loopcount", "loopend", "loopstart", "low", "lowsrc", "max",
+    "maxlength", "media", "method", "min", "multiple", "name", "nohref", "noshade", "nowrap",
+    "open", "optimum", "pattern", "ping", "point-size", "poster", "pqg", "preload", "prompt",
+    "radiogroup", "readonly", "rel", "repeat-max", "repeat-min", "replace", "required", "rev",
+    "rightspacing", "rows", "rowspan", "rules", "scope", "selected", "shape", "size", "span", "src",
+    "start", "step", "summary", "suppress", "tabindex", "target", "template", "title",
+    "toppadding", "type", "unselectable", "usemap", "urn", "valign", "value", "variable", "volume",
+    "vspace", "vrml", "width", "wrap", "xml:lang",
+  ]
+
+  /// Elements dropped together with everything inside them.
+  static let droppedWithContent: Set<String> = ["script", "applet", "style"]
+
+  static let voidElements: Set<String> = [
+    "area", "base", "basefont", "br", "col", "command", "embed", "frame", "hr", "img", "input",
+    "isindex", "keygen", "link", "meta", "param", "source", "track", "wbr",
+  ]
+
+  static let uriAttributes: Set<String> = [
+    "href", "src", "cite", "action", "longdesc", "usemap", "background", "poster", "codebase",
+    "data", "profile", "dynsrc", "lowsrc",
+  ]
+
+  static let safeSchemes: Set<String> = [
+    "file", "ftp", "gopher", "h323", "hdl", "http", "https", "imap", "magnet", "mailto", "mms",
+    "news", "nntp", "prospero", "rsync", "rtsp", "rtspu", "sftp", "shttp", "sip", "sips", "snews",
+    "svn", "svn+ssh", "telnet", "wais", "aim", "callto", "cvs", "facetime", "feed", "git", "gtalk",
+    "irc", "ircs", "irc6", "itms", "msnim", "skype", "ssh", "smb", "ymsg",
+  ]
+
+  @inline(__always) static func lower(_ c: UInt8) -> UInt8 {
+    c >= 0x41 && c <= 0x5A ? c | 0x20 : c
+  }
+  @inline(__always) static func isSpace(_ c: UInt8) -> Bool {
+    c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D || c == 0x0C
+  }
+  @inline(__always) static func isAlpha(_ c: UInt8) -> Bool {
+    (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7A
+  }
+
+  static func run(_ p: UnsafeBufferPointer<UInt8>, count n: Int, base: String?, into out: inout [UInt8])
+  {
+    var i = 0
+    var textStart = 0
+    var skipUntil: [UInt8]?  // inside a dropped element: its name
+    var skipDepth = 0
+
+    func flushText(_ end: Int) {
+      if skipUntil == nil, end > textStart { appendText(p, textStart, end, into: &out) }
+    }
+
+    while i < n {
+      guard p[i] == 0x3C else {
+        i += 1
+        continue
+      }
+      let c1 = p[i + 1]
+      if c1 == 0x21 || c1 == 0x3F {  // <! or <?: comments, declarations, PIs are dropped
+        flushText(i)
+        if c1 == 0x21 && p[i + 2] == 0x2D && p[i + 3] == 0x2D {
+          var k = i + 4
+          while k < n, !(p[k] == 0x2D && p[k + 1] == 0x2D && p[k + 2] == 0x3E) { k += 1 }
+          i = min(k + 3, n)
+        } else if c1 == 0x21 && p[i + 2] == 0x5B {  // <![CDATA[ ... ]]>: keep its text
+          var k = i + 3
+          while k < n, p[k] != 0x5B { k += 1 }
+          let s = min(k + 1, n)
+          k = s
+          while k < n, !(p[k] == 0x5D && p[k + 1] == 0x5D && p[k + 2] == 0x3E) { k += 1 }
+          if skipUntil == nil { appendEscaped(p, s, k, into: &out) }
+          i = min(k + 3, n)
+        } else {
+          var k = i + 2
+          while k < n, p[k] != 0x3E { k += 1 }
+          i = min(k + 1, n)
+        }
+        textStart = i
+        continue
+      }
+      let isEnd = c1 == 0x2F
+      let nameStart = isEnd ? i + 2 : i + 1
+      guard isAlpha(p[nameStart]) else {
+        // A lone '<' is text.
+        flushText(i)
+        if skipUntil == nil { out.append(contentsOf: [0x26, 0x6C, 0x74, 0x3B]) }
+        i += 1
+        textStart = i
+        continue
+      }
+      flushText(i)
+      var k = nameStart
+      var name: [UInt8] = []
+      while k < n, !isSpace(p[k]), p[k] != 0x3E, p[k] != 0x2F {
+        name.append(lower(p[k]))
+        k += 1
+      }
+      // Attributes.
+      var attrs: [(name: [UInt8], value: [UInt8]?)] = []
+      var selfClosing = false
+      while k < n, p[k] != 0x3E {
+        if isSpace(p[k]) {
+          k += 1
+          continue
+        }
+        if p[k] == 0x2F {
+          selfClosing = true
+          k += 1
+          continue
+        }
+        selfClosing = false
+        var an: [UInt8] = []
+        while k < n, !isSpace(p[k]), p[k] != 0x3E, p[k] != 0x3D, !(p[k] == 0x2F && p[k + 1] == 0x3E)
+        {
+          an.append(lower(p[k]))
+          k += 1
+        }
+        while k < n, isSpace(p[k]) { k += 1 }
+        var value: [UInt8]?
+        if k < n, p[k] == 0x3D {
+          k += 1
+          while k < n, isSpace(p[k]) { k += 1 }
+          if k < n, p[k] == 0x22 || p[k] == 0x27 {
+            let q = p[k]
+            k += 1
+            let s = k
+            while k < n, p[k] != q { k += 1 }
+            value = Array(p[s..<k])
+            if k < n { k += 1 }
+          } else {
+            let s = k
+            while k < n, !isSpace(p[k]), p[k] != 0x3E { k += 1 }
+            value = Array(p[s..<k])
+          }
+        }
+        if !an.isEmpty { attrs.append((an, value)) }
+      }
+      i = min(k + 1, n)
+      textStart = i
+      let nameString = String(decoding: name, as: UTF8.self)
+
+      if let skipping = skipUntil {
+        if name == skipping {
+          if isEnd {
+            skipDepth -= 1
+            if skipDepth == 0 { skipUntil = nil }
+          } else if !selfClosing {
+            skipDepth += 1
+          }
+        }
+        continue
+      }
+      if droppedWithContent.contains(nameString) {
+        if !isEnd && !selfClosing {
+          skipUntil = name
+          skipDepth = 1
+        }
+        continue
+      }
+      guard acceptableElements.contains(nameString) else { continue }
+      if isEnd {
+        if voidElements.contains(nameString) { continue }
+        out.append(contentsOf: [0x3C, 0x2F])
+        out.append(contentsOf: name)
+        out.append(0x3E)
+        continue
+      }
+      out.append(0x3C)
+      out.append(contentsOf: name)
+      var seen = Set<[UInt8]>()
+      for (an, value) in attrs {
+        let aname = String(decoding: an, as: UTF8.self)
+        guard !seen.contains(an) else { continue }
+        var v = decodeEntities(value ?? an)
+        if aname == "style" {
+          v = sanitizeStyle(v)
+          if v.isEmpty { continue }
+        } else {
+          guard acceptableAttributes.contains(aname) else { continue }
+          if uriAttributes.contains(aname) { v = safeURI(v, base: base) }
+        }
+        seen.insert(an)
+        out.append(0x20)
+        out.append(contentsOf: an)
+        out.append(contentsOf: [0x3D, 0x22])
+        appendAttributeEscaped(v, into: &out)
+        out.append(0x22)
+      }
+      if voidElements.contains(nameString) {
+        out.append(contentsOf: [0x20, 0x2F, 0x3E])
+      } else {
+        out.append(0x3E)
+        if selfClosing {
+          out.append(contentsOf: [0x3C, 0x2F])
+          out.append(contentsOf: name)
+          out.append(0x3E)
+        }
+      }
+    }
+    flushText(n)
+  }
+
+  /// Text goes out as it came, except that references to windows-1252 code points
+  /// (`&#146;`, a classic) become the characters they meant and `<`/`>` are escaped.
+  static func appendText(
+    _ p: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int, into out: inout [UInt8]
+  ) {
+    var i = s
+    while i < e {
+      let c = p[i]
+      if c == 0x3E {
+        out.append(contentsOf: [0x26, 0x67, 0x74, 0x3B])
+      } else if c == 0x26 && p[i + 1] == 0x23 {
+        var k = i + 2
+        var hex = false
+        if p[k] == 0x78 || p[k] == 0x58 {
+          hex = true
+          k += 1
+        }
+        let ds = k
+        var v: UInt32 = 0
+        while k < e, k - ds < 8,
+          (p[k] >= 0x30 && p[k] <= 0x39) || (hex && (p[k] | 0x20) >= 0x61 && (p[k] | 0x20) <= 0x66)
+        {
+          v = v * (hex ? 16 : 10)
+            + (p[k] <= 0x39 ? UInt32(p[k] - 0x30) : UInt32((p[k] | 0x20) - 0x61 + 10))
+          k += 1
+        }
+        if k > ds, v >= 0x80, v <= 0x9F {
+          let mapped = FeedBytes.cp1252Scalar(UInt8(v))
+          out.append(contentsOf: Array("&#x\(String(mapped, radix: 16));".utf8))
+          i = k < e && p[k] == 0x3B ? k + 1 : k
+          continue
+        }
+        out.append(c)
+      } else {
+        out.append(c)
+      }
+      i += 1
+    }
+  }
+
+  static func appendEscaped(
+    _ p: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int, into out: inout [UInt8]
+  ) {
+    for k in s..<e {
+      switch p[k] {
+      case 0x26: out.append(contentsOf: Array("&amp;".utf8))
+      case 0x3C: out.append(contentsOf: Array("&lt;".utf8))
+      case 0x3E: out.append(contentsOf: Array("&gt;".utf8))
+      default: out.append(p[k])
+      }
+    }
+  }
+
+  static func appendAttributeEscaped(_ v: String, into out: inout [UInt8]) {
+    for b in v.utf8 {
+      switch b {
+      case 0x26: out.append(contentsOf: Array("&amp;".utf8))
+      case 0x3C: out.append(contentsOf: Array("&lt;".utf8))
+      case 0x3E: out.append(contentsOf: Array("&gt;".utf8))
+      case 0x22: out.append(contentsOf: Array("&quot;".utf8))
+      default: out.append(b)
+      }
+    }
+  }
+
+  /// Decodes numeric and HTML named character references.
+  static func decodeEntities(_ bytes: [UInt8]) -> String {
+    guard bytes.contains(0x26) else { return String(decoding: bytes, as: UTF8.self) }
+    return decodeEntities(String(decoding: bytes, as: UTF8.self))
+  }
+
+  public static func decodeEntities(_ s: String) -> String {
+    guard s.utf8.contains(0x26) else { return s }
+    var out = String.UnicodeScalarView()
+    let scalars = Array(s.unicodeScalars)
+    var i = 0
+    while i < scalars.count {
+      let c = scalars[i]
+      if c == "&" {
+        var k = i + 1
+        var name = ""
+        while k < scalars.count, k - i < 34, scalars[k] != ";", scalars[k] != "&",
+          !scalars[k].properties.isWhitespace
+        {
+          name.unicodeScalars.append(scalars[k])
+          k += 1
+        }
+        if k < scalars.count, scalars[k] == ";", let v = entityValue(name) {
+          out.append(v)
+          i = k + 1
+          continue
+        }
+      }
+      out.append(c)
+      i += 1
+    }
+    return String(out)
+  }
+
+  static func entityValue(_ name: String) -> Unicode.Scalar? {
+    if name.hasPrefix("#") {
+      let body = name.dropFirst()
+      let v: UInt32?
+      if body.hasPrefix("x") || body.hasPrefix("X") {
+        v = UInt32(body.dropFirst(), radix: 16)
+      } else {
+        v = UInt32(body)
+      }
+      guard let v else { return nil }
+      if v >= 0x80 && v <= 0x9F { return Unicode.Scalar(FeedBytes.cp1252Scalar(UInt8(v))) }
+      return Unicode.Scalar(v)
+    }
+    switch name {
+    case "amp": return "&"
+    case "lt": return "<"
+    case "gt": return ">"
+    case "quot": return "\""
+    case "apos": return "'"
+    default: return HTMLEntities.table[name].flatMap { Unicode.Scalar($0) }
+    }
+  }
+
+  /// Absolute, and only with a scheme that cannot run code; "" otherwise.
+  static func safeURI(_ value: String, base: String?) -> String {
+    let v = value.trimmingCharacters(in: .whitespacesAndNewlines)
+    let resolved = FeedURL.resolve(v, base: base)
+    if let scheme = FeedURL.scheme(resolved), !safeSchemes.contains(scheme) { return "" }
+    return resolved
+  }
+
+  // MARK: CSS
+
+  static let acceptableCSSProperties: Set<String> = [
+    "azimuth", "background-color", "border-bottom-color", "border-collapse", "border-color",
+    "border-left-color", "border-right-color", "border-top-color", "clear", "color", "cursor",
+    "direction", "display", "elevation", "float", "font", "font-family", "font-size", "font-style",
+    "font-variant", "font-weight", "height", "letter-spacing", "line-height", "overflow", "pause",
+    "pause-after", "pause-before", "pitch", "pitch-range", "richness", "speak", "speak-header",
+    "speak-numeral", "speak-punctuation", "speech-rate", "stress", "text-align", "text-decoration",
+    "text-indent", "unicode-bidi", "vertical-align", "voice-family", "volume", "white-space",
+    "width",
+  ]
+
+  static let acceptableCSSKeywords: Set<String> = [
+    "auto", "aqua", "black", "block", "blue", "bold", "both", "bottom", "brown", "center",
+    "collapse", "dashed", "dotted", "fuchsia", "gray", "green", "!important", "italic", "left",
+    "lime", "maroon", "medium", "none", "navy", "normal", "nowrap", "olive", "pointer", "purple",
+    "red", "right", "solid", "silver", "teal", "top", "transparent", "underline", "white",
+    "yellow",
+  ]
+
+  /// Keeps `property: value;` pairs of a safe subset; anything odd drops the whole style.
+  static func sanitizeStyle(_ style: String) -> String {
+    // url(...) never survives.
+    var s = style
+    while let r = s.range(of: "url", options: .caseInsensitive) {
+      var k = r.upperBound
+      while k < s.endIndex, s[k] == " " { k = s.index(after: k) }
+      guard k < s.endIndex, s[k] == "(" else { break }
+      guard let close = s[k...].firstIndex(of: ")") else { break }
+      s.replaceSubrange(r.lowerBound...close, with: " ")
+    }
+    // Only harmless characters.
+    for ch in s.unicodeScalars {
+      let ok =
+        (ch.value < 0x80
+          && (ch.properties.isAlphabetic || ("0"..."9").contains(ch)
+            || ":,;#%. \t\n\r!-_'\"()".unicodeScalars.contains(ch)))
+      if !ok { return "" }
+    }
+    var out: [String] = []
+    for decl in s.split(separator: ";") {
+      let parts = decl.split(separator: ":", maxSplits: 1)
+      guard parts.count == 2 else {
+        if decl.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+        return ""
+      }
+      let prop = parts[0].trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+      let value = parts[1].trimmingCharacters(in: .whitespacesAndNewlines)
+      if value.contains(":") { return "" }
+      guard !value.isEmpty else { continue }
+      if acceptableCSSProperties.contains(prop) {
+        out.append("\(prop): \(value);")
+      } else if let head = prop.split(separator: "-").first,
+        ["background", "border", "margin", "padding"].contains(head)
+      {
+        var ok = true
+        for word in value.split(whereSeparator: { $0 == " " || $0 == "\t" }) {
+          let w = word.lowercased()
+          if !acceptableCSSKeywords.contains(w) && !isCSSValue(w) {
+            ok = false
+            break
+          }
+        }
+        if ok { out.append("\(prop): \(value);") }
+      }
+    }
+    return out.joined(separator: " ")
+  }
+
+  /// A color (#hex, rgb(...)) or a small length.
+  static func isCSSValue(_ w: String) -> Bool {
+    if w.hasPrefix("#") {
+      return w.count > 1 && w.dropFirst().allSatisfy { $0.isHexDigit }
+    }
+    if w.hasPrefix("rgb(") { return true }
+    var rest = Substring(w)
+    var intDigits = 0
+    while let c = rest.first, c.isASCII, c.isNumber, intDigits < 3 {
+      intDigits += 1
+      rest = rest.dropFirst()
+    }
+    if intDigits > 2 { return false }
+    if rest.first == "." {
+      rest = rest.dropFirst()
+      var n = 0
+      while let c = rest.first, c.isASCII, c.isNumber, n < 3 {
+        n += 1
+        rest = rest.dropFirst()
+      }
+      if n > 2 { return false }
+    }
+    return ["", "cm", "em", "ex", "in", "mm", "pc", "pt", "px", "%", ",", ")"].contains(
+      String(rest))
+  }
+}
+
+/// URL helpers: RFC 3986 resolution (libxml2's) and scheme checks.
+enum FeedURL {
+  static func scheme(_ s: String) -> String? {
+    var out = ""
+    for ch in s.unicodeScalars {
+      if ch == ":" { return out.isEmpty ? nil : out.lowercased() }
+      let ok =
+        (ch.value < 0x80 && ch.properties.isAlphabetic)
+        || (!out.isEmpty && (("0"..."9").contains(ch) || ch == "+" || ch == "-" || ch == "."))
+      if !ok { return nil }
+      out.unicodeScalars.append(ch)
+    }
+    return nil
+  }
+
+  static func resolve(_ ref: String, base: String?) -> String {
+    guard let base, !base.isEmpty else { return ref }
+    if ref.isEmpty { return base }
+    if let s = scheme(ref), s != "" {
+      _ = s
+      return ref
+    }
+    return XMLDocument.resolveURI(ref, base: base)
+  }
+}

@@ -1,0 +1,600 @@
+import Foundation
+import XML
+
+/// The namespaces feeds use, folded to one key each. The RSS and Atom namespaces (and
+/// none) are all `.core`: feeds mix them freely and element names do not clash.
+enum FeedNamespace {
+  case core, dc, dcterms, content, media, itunes, xhtml, sy, rdf, other
+
+  static func of(_ uri: String?) -> FeedNamespace {
+    guard let uri, !uri.isEmpty else { return .core }
+    switch uri {
+    case "http://www.w3.org/2005/Atom", "http://purl.org/atom/ns#", "http://purl.org/rss/1.0/",
+      "http://my.netscape.com/rdf/simple/0.9/", "http://backend.userland.com/rss2",
+      "http://blogs.law.harvard.edu/tech/rss", "http://backend.userland.com/rss",
+      "http://purl.org/net/rss1.1#", "http://www.w3.org/2007/app":
+      return .core
+    case "http://purl.org/dc/elements/1.1/", "http://purl.org/dc/elements/1.0/": return .dc
+    case "http://purl.org/dc/terms/": return .dcterms
+    case "http://purl.org/rss/1.0/modules/content/": return .content
+    case "http://search.yahoo.com/mrss/", "http://search.yahoo.com/mrss", "http://tools.search.yahoo.com/mrss/":
+      return .media
+    case "http://www.w3.org/1999/xhtml": return .xhtml
+    case "http://purl.org/rss/1.0/modules/syndication/": return .sy
+    case "http://www.w3.org/1999/02/22-rdf-syntax-ns#": return .rdf
+    default:
+      let l = uri.lowercased()
+      if l.hasSuffix("podcast-1.0.dtd") || l.hasPrefix("http://www.itunes.com/dtds/") {
+        return .itunes
+      }
+      return .other
+    }
+  }
+
+  /// For a prefix used without a declaration (bozo documents).
+  static func ofPrefix(_ p: String) -> FeedNamespace {
+    switch p.lowercased() {
+    case "dc": return .dc
+    case "dcterms": return .dcterms
+    case "content": return .content
+    case "media": return .media
+    case "itunes": return .itunes
+    case "xhtml": return .xhtml
+    case "sy": return .sy
+    case "rdf": return .rdf
+    case "atom", "atom10", "atom03": return .core
+    default: return .other
+    }
+  }
+}
+
+/// How an element's content becomes an HTML string.
+enum TextKind {
+  /// RSS titles: plain text unless it looks like HTML.
+  case guess
+  /// RSS descriptions, content:encoded: HTML.
+  case html
+  /// Atom text constructs: `type` (and Atom 0.3's `mode`) say.
+  case atom
+  /// XHTML children (xhtml:body).
+  case xhtml
+}
+
+/// RSS 0.9x/1.0/2.0, Atom 0.3/1.0 and CDF: one walker over the libxml2 tree, since
+/// these formats share element names and real feeds mix them. Each field's source
+/// elements are listed in `feedElement` and `itemElement`.
+struct XMLFeedParser {
+  let document: XMLDocument
+  var feed = ParsedFeed()
+
+  static func parse(_ document: XMLDocument) throws(FeedParseError) -> ParsedFeed {
+    guard let root = document.root else { throw .notAFeed("empty document") }
+    var p = XMLFeedParser(document: document)
+    let rootName = root.name.lowercased()
+    let ns = root.namespaceURI
+    var channel: XMLNode?
+    var items: [XMLNode] = []
+    switch rootName {
+    case "rss", "rdf:rdf", "rdf", "redirect":
+      if rootName == "rss" {
+        switch root.attribute("version") ?? "" {
+        case "0.91": p.feed.format = .rss091
+        case "0.92": p.feed.format = .rss092
+        case "0.93": p.feed.format = .rss093
+        case "0.94": p.feed.format = .rss094
+        default: p.feed.format = .rss20
+        }
+      } else {
+        p.feed.format = .rss10
+      }
+      root.forEachElement { el in
+        let n = el.name.lowercased()
+        if n == "channel" {
+          if channel == nil { channel = el }
+          if el.namespaceURI == "http://my.netscape.com/rdf/simple/0.9/" { p.feed.format = .rss090 }
+          el.forEachElement { c in if c.name.lowercased() == "item" { items.append(c) } }
+        } else if n == "item" {
+          items.append(el)
+        }
+      }
+    case "feed":
+      if ns == "http://purl.org/atom/ns#" || (ns == nil && root.attribute("version") == "0.3") {
+        p.feed.format = .atom03
+      } else {
+        p.feed.format = .atom10
+      }
+      channel = root
+      root.forEachElement { el in if el.name.lowercased() == "entry" { items.append(el) } }
+    case "channel":
+      p.feed.format = .cdf
+      channel = root
+      root.walkElements { el in
+        if el.name.lowercased() == "item" {
+          items.append(el)
+          return false
+        }
+        return true
+      }
+    default:
+      throw .notAFeed("root element <\(root.name)> is not a feed")
+    }
+    if let channel {
+      p.readFeed(channel)
+    }
+    p.feed.entries.reserveCapacity(items.count)
+    for item in items {
+      p.feed.entries.append(p.readItem(item))
+    }
+    return p.feed
+  }
+
+  // MARK: Element identity
+
+  static func key(_ el: XMLNode) -> (FeedNamespace, String) {
+    let name = el.name
+    if let uri = el.namespaceURI { return (FeedNamespace.of(uri), name.lowercased()) }
+    if let colon = name.firstIndex(of: ":") {
+      return (
+        FeedNamespace.ofPrefix(String(name[..<colon])),
+        String(name[name.index(after: colon)...]).lowercased()
+      )
+    }
+    return (.core, name.lowercased())
+  }
+
+  var isAtom: Bool { feed.format == .atom03 || feed.format == .atom10 }
+
+  // MARK: Feed level
+
+  mutating func readFeed(_ channel: XMLNode) {
+    var itunesSummary: String?
+    var itunesSubtitle: String?
+    var dcTitle: String?
+    var dcDescription: String?
+    var linkRank = Int.max
+    if feed.format == .cdf, let href = channel.attribute("href") ?? channel.attribute("HREF") {
+      feed.link = resolve(href, channel)
+    }
+    channel.forEachElement { el in
+      let (ns, name) = Self.key(el)
+      switch (ns, name) {
+      case (.core, "title"):
+        feed.title = text(el, isAtom ? .atom : .guess)
+      case (.dc, "title"):
+        dcTitle = text(el, .guess)
+      case (.core, "link"):
+        if let (href, rank) = linkCandidate(el), rank < linkRank {
+          feed.link = href
+          linkRank = rank
+        } else if el.attribute("href") == nil, linkRank > 0 {
+          let t = el.text.trimmingCharacters(in: .whitespacesAndNewlines)
+          if !t.isEmpty {
+            feed.link = resolve(t, el)
+            linkRank = 0
+          }
+        }
+      case (.core, "description"), (.core, "abstract"):
+        feed.subtitle = text(el, isAtom ? .atom : .html)
+      case (.core, "subtitle"), (.core, "tagline"):
+        feed.subtitle = text(el, .atom)
+      case (.dc, "description"):
+        dcDescription = text(el, .html)
+      case (.itunes, "summary"):
+        itunesSummary = text(el, .guess)
+      case (.itunes, "subtitle"):
+        itunesSubtitle = text(el, .guess)
+      case (.core, "language"), (.dc, "language"):
+        feed.language = el.text.trimmingCharacters(in: .whitespacesAndNewlines)
+      case (.core, "ttl"):
+        feed.ttlMinutes = Int(el.text.trimmingCharacters(in: .whitespacesAndNewlines))
+      case (.sy, "updateperiod"):
+        feed.updatePeriod = el.text.trimmingCharacters(in: .whitespacesAndNewlines)
+      case (.sy, "updatefrequency"):
+        feed.updateFrequency = Int(el.text.trimmingCharacters(in: .whitespacesAndNewlines))
+      case (.core, "skiphours"):
+        el.forEachElement { h in
+          if let v = Int(h.text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            feed.skipHours.append(v)
+          }
+        }
+      case (.core, "skipdays"):
+        el.forEachElement { d in
+          let v = d.text.trimmingCharacters(in: .whitespacesAndNewlines)
+          if !v.isEmpty { feed.skipDays.append(v) }
+        }
+      case (.core, "image"):
+        if let u = el.firstElement("url") {
+          let t = u.text.trimmingCharacters(in: .whitespacesAndNewlines)
+          if !t.isEmpty { feed.image = resolve(t, u) }
+        }
+      case (.core, "logo"), (.core, "icon"):
+        let t = el.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !t.isEmpty, feed.image == nil || name == "logo" { feed.image = resolve(t, el) }
+      case (.itunes, "image"):
+        if feed.image == nil, let h = el.attribute("href") { feed.image = resolve(h, el) }
+      default:
+        break
+      }
+    }
+    if feed.title == nil { feed.title = dcTitle }
+    if feed.subtitle == nil { feed.subtitle = dcDescription ?? itunesSubtitle ?? itunesSummary }
+  }
+
+  // MARK: Item level
+
+  mutating func readItem(_ itemNode: XMLNode) -> FeedItem {
+    var item = FeedItem()
+    item.baseURL = itemNode.baseURL
+    var linkRank = Int.max
+    var guidLink: String?
+    var dcTitle: String?
+    var itunesSummary: String?
+    var atomAuthor: String?
+    var otherAuthor: String?
+    var itunesAuthor: String?
+    var published: Date?
+    var updated: Date?
+    var dcDate: Date?
+    var created: Date?
+    if feed.format == .cdf {
+      if let href = itemNode.attribute("href") ?? itemNode.attribute("HREF") {
+        item.link = resolve(href, itemNode)
+        linkRank = 0
+      }
+      if let lm = itemNode.attribute("lastmod") ?? itemNode.attribute("LASTMOD") {
+        updated = FeedDate.parse(lm)
+      }
+    }
+    itemNode.forEachElement { el in
+      let (ns, name) = Self.key(el)
+      switch (ns, name) {
+      case (.core, "title"):
+        item.title = text(el, isAtom ? .atom : .guess)
+      case (.dc, "title"):
+        dcTitle = text(el, .guess)
+      case (.core, "link"):
+        let rel = (el.attribute("rel") ?? "alternate").lowercased()
+        if rel == "enclosure" {
+          if let href = el.attribute("href"), !href.isEmpty {
+            item.enclosures.append(
+              .init(
+                href: resolve(href, el), type: el.attribute("type"),
+                length: el.attribute("length")))
+          }
+        } else if let (href, rank) = linkCandidate(el) {
+          if rank < linkRank {
+            item.link = href
+            linkRank = rank
+          }
+        } else if el.attribute("href") == nil, el.attribute("rel") == nil, linkRank > 0 {
+          let t = el.text.trimmingCharacters(in: .whitespacesAndNewlines)
+          if !t.isEmpty {
+            item.link = resolve(t, el)
+            linkRank = 0
+          }
+        }
+      case (.core, "guid"), (.core, "id"):
+        let t = el.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !t.isEmpty {
+          item.id = resolve(t, el)
+          let perma = (el.attribute("isPermaLink") ?? "true").lowercased() != "false"
+          if name == "guid" && perma { guidLink = item.id }
+        }
+      case (.core, "description"), (.core, "abstract"):
+        item.summary = text(el, isAtom ? .atom : .html)
+      case (.core, "summary"):
+        item.summary = text(el, .atom)
+      case (.dc, "description"):
+        if item.summary == nil { item.summary = text(el, .html) }
+      case (.itunes, "summary"):
+        itunesSummary = text(el, .guess)
+      case (.content, "encoded"), (.core, "fullitem"):
+        if item.content == nil { item.content = text(el, .html) }
+      case (.core, "content"):
+        if item.content == nil { item.content = atomContent(el) }
+      case (.xhtml, "body"), (.core, "body"):
+        if item.content == nil { item.content = text(el, .xhtml) }
+      case (.core, "pubdate"), (.core, "published"), (.core, "issued"), (.dcterms, "issued"):
+        if let d = FeedDate.parse(el.text) { published = d }
+      case (.dcterms, "created"), (.core, "created"):
+        if let d = FeedDate.parse(el.text) { created = d }
+      case (.dc, "date"):
+        if let d = FeedDate.parse(el.text) { dcDate = d }
+      case (.core, "updated"), (.core, "modified"), (.dcterms, "modified"):
+        if let d = FeedDate.parse(el.text) { updated = d }
+      case (.core, "author"):
+        if el.elements.isEmpty {
+          if otherAuthor == nil { otherAuthor = Self.personName(el.text) }
+        } else if atomAuthor == nil {
+          atomAuthor = Self.atomPerson(el)
+        }
+      case (.dc, "creator"), (.dc, "author"):
+        if otherAuthor == nil { otherAuthor = Self.personName(el.text) }
+      case (.itunes, "author"):
+        itunesAuthor = Self.personName(el.text)
+      case (.core, "category"):
+        if let term = el.attribute("term") {
+          if !term.isEmpty { item.tags.append(term) }
+        } else {
+          let t = el.text.trimmingCharacters(in: .whitespacesAndNewlines)
+          if !t.isEmpty { item.tags.append(t) }
+        }
+      case (.dc, "subject"):
+        let t = el.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !t.isEmpty { item.tags.append(t) }
+      case (.itunes, "category"):
+        if let t = el.attribute("text"), !t.isEmpty { item.tags.append(t) }
+      case (.itunes, "keywords"):
+        for k in el.text.split(separator: ",") {
+          let t = k.trimmingCharacters(in: .whitespacesAndNewlines)
+          if !t.isEmpty { item.tags.append(t) }
+        }
+      case (.core, "enclosure"):
+        if let url = el.attribute("url") ?? el.attribute("href"), !url.isEmpty {
+          item.enclosures.append(
+            .init(
+              href: resolve(url, el), type: el.attribute("type"), length: el.attribute("length")))
+        }
+      case (.media, "content"):
+        if let m = media(el) { item.mediaContent.append(m) }
+        el.forEachElement { c in
+          if Self.key(c) == (.media, "thumbnail"), let m = media(c) { item.thumbnails.append(m) }
+        }
+      case (.media, "thumbnail"):
+        if let m = media(el) { item.thumbnails.append(m) }
+      case (.media, "group"):
+        el.forEachElement { c in
+          let k = Self.key(c)
+          if k == (.media, "content") {
+            if let m = media(c) { item.mediaContent.append(m) }
+            c.forEachElement { t in
+              if Self.key(t) == (.media, "thumbnail"), let m = media(t) { item.thumbnails.append(m) }
+            }
+          } else if k == (.media, "thumbnail"), let m = media(c) {
+            item.thumbnails.append(m)
+          }
+        }
+      default:
+        break
+      }
+    }
+    if item.title == nil { item.title = dcTitle }
+    if item.link == nil, let guidLink { item.link = guidLink }
+    if item.summary == nil { item.summary = itunesSummary ?? item.content }
+    item.author = atomAuthor ?? otherAuthor ?? itunesAuthor
+    item.published = published ?? created
+    item.updated = updated ?? dcDate
+    if item.published == nil, item.updated == nil { item.published = created }
+    return item
+  }
+
+  // MARK: Pieces
+
+  /// An Atom-style link (`href` attribute): the URL and a rank (lower is better), or nil
+  /// when it is not a candidate for the entry's web link.
+  func linkCandidate(_ el: XMLNode) -> (String, Int)? {
+    guard let href = el.attribute("href"), !href.isEmpty else { return nil }
+    let rel = (el.attribute("rel") ?? "alternate").lowercased()
+    guard rel == "alternate" || rel == "http://www.iana.org/assignments/relation/alternate"
+    else { return nil }
+    let type = (el.attribute("type") ?? "").lowercased()
+    let rank: Int
+    if type.isEmpty || type == "text/html" || type == "application/xhtml+xml" {
+      rank = 1
+    } else {
+      rank = 2
+    }
+    return (resolve(href, el), rank)
+  }
+
+  func media(_ el: XMLNode) -> FeedItem.Media? {
+    guard let url = el.attribute("url"), !url.isEmpty else { return nil }
+    var m = FeedItem.Media(url: resolve(url, el))
+    m.type = el.attribute("type")
+    m.medium = el.attribute("medium")
+    m.width = el.attribute("width")
+    m.height = el.attribute("height")
+    m.fileSize = el.attribute("fileSize")
+    m.duration = el.attribute("duration")
+    return m
+  }
+
+  /// `Name (email)`, `email (Name)`, `Name <email>`: the display name.
+  static func personName(_ raw: String) -> String? {
+    var s = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+    guard !s.isEmpty else { return nil }
+    if let open = s.firstIndex(of: "("), let close = s.lastIndex(of: ")"), open < close {
+      let inner = s[s.index(after: open)..<close].trimmingCharacters(in: .whitespaces)
+      let outer = (s[..<open] + s[s.index(after: close)...]).trimmingCharacters(in: .whitespaces)
+      if outer.contains("@") && !inner.isEmpty { return inner }
+      if !outer.isEmpty && inner.contains("@") { return outer }
+    }
+    if let lt = s.firstIndex(of: "<"), let gt = s.lastIndex(of: ">"), lt < gt {
+      let outer = (s[..<lt] + s[s.index(after: gt)...]).trimmingCharacters(in: .whitespaces)
+      if !outer.isEmpty { s = outer }
+    }
+    return s
+  }
+
+  static func atomPerson(_ el: XMLNode) -> String? {
+    var name: String?
+    var email: String?
+    el.forEachElement { c in
+      let (_, n) = key(c)
+      let t = c.text.trimmingCharacters(in: .whitespacesAndNewlines)
+      if n == "name", !t.isEmpty { name = t }
+      if n == "email", !t.isEmpty { email = t }
+    }
+    return name ?? email
+  }
+
+  func resolve(_ ref: String, _ el: XMLNode) -> String {
+    let r = ref.trimmingCharacters(in: .whitespacesAndNewlines)
+    return FeedURL.resolve(r, base: el.baseURL)
+  }
+
+  /// Atom `content`: out-of-line (`src`) content has no body.
+  func atomContent(_ el: XMLNode) -> String? {
+    if el.attribute("src") != nil && el.text.isEmpty && el.elements.isEmpty { return nil }
+    return text(el, isAtom ? .atom : .html)
+  }
+
+  /// The element's content as an HTML string, following its text construct rules.
+  func text(_ el: XMLNode, _ kind: TextKind) -> String? {
+    let base = el.baseURL
+    var value: String
+    switch kind {
+    case .guess:
+      if !el.elements.isEmpty {
+        value = HTMLSanitizer.sanitize(Self.markup(el), base: base)
+      } else {
+        let t = el.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        value = Self.looksLikeHTML(t) ? HTMLSanitizer.sanitize(t, base: base) : Self.escape(t)
+      }
+    case .html:
+      if !el.elements.isEmpty {
+        value = HTMLSanitizer.sanitize(Self.markup(el), base: base)
+      } else {
+        value = HTMLSanitizer.sanitize(
+          el.text.trimmingCharacters(in: .whitespacesAndNewlines), base: base)
+      }
+    case .xhtml:
+      value = HTMLSanitizer.sanitize(Self.markup(el), base: base)
+    case .atom:
+      var type = (el.attribute("type") ?? "text").lowercased().trimmingCharacters(in: .whitespaces)
+      let mode = el.attribute("mode")?.lowercased()
+      if type.isEmpty { type = "text" }
+      var raw: String
+      if mode == "base64" {
+        let t = el.text.filter { !$0.isWhitespace }
+        guard let data = Data(base64Encoded: t, options: .ignoreUnknownCharacters) else {
+          return nil
+        }
+        raw = String(decoding: data, as: UTF8.self)
+      } else if mode == "escaped" {
+        raw = el.text
+      } else if !el.elements.isEmpty {
+        // Inline markup: XHTML (Atom 1.0 wraps it in one div, which is not content).
+        let kids = el.elements
+        if type == "xhtml", kids.count == 1, kids[0].name.lowercased() == "div",
+          el.children.allSatisfy({ $0.isElement || $0.content.allSatisfy(\.isWhitespace) })
+        {
+          raw = Self.markup(kids[0])
+        } else {
+          raw = Self.markup(el)
+        }
+        value = HTMLSanitizer.sanitize(
+          raw.trimmingCharacters(in: .whitespacesAndNewlines), base: base)
+        return value
+      } else {
+        raw = el.text
+      }
+      raw = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+      switch type {
+      case "text", "text/plain":
+        value = Self.escape(raw)
+      case "html", "text/html", "xhtml", "application/xhtml+xml":
+        value = HTMLSanitizer.sanitize(raw, base: base)
+      default:
+        if type.hasSuffix("xml") || type.hasPrefix("text/") {
+          value = type.hasPrefix("text/") ? Self.escape(raw) : HTMLSanitizer.sanitize(raw, base: base)
+        } else {
+          value = Self.escape(raw)
+        }
+      }
+    }
+    return value
+  }
+
+  static func escape(_ s: String) -> String {
+    guard s.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E }) else { return s }
+    var out = ""
+    out.reserveCapacity(s.utf8.count + 16)
+    for ch in s.unicodeScalars {
+      switch ch {
+      case "&": out += "&amp;"
+      case "<": out += "&lt;"
+      case ">": out += "&gt;"
+      default: out.unicodeScalars.append(ch)
+      }
+    }
+    return out
+  }
+
+  /// RSS gives no type: text that has an end tag or a character reference, and only
+  /// tags the sanitizer accepts, is HTML.
+  static func looksLikeHTML(_ s: String) -> Bool {
+    let b = Array(s.utf8)
+    var hasEndTag = false
+    var hasRef = false
+    var i = 0
+    while i < b.count {
+      if b[i] == 0x3C {
+        var k = i + 1
+        let end = k < b.count && b[k] == 0x2F
+        if end { k += 1 }
+        let s0 = k
+        while k < b.count, HTMLSanitizer.isAlpha(b[k]) || (k > s0 && b[k] >= 0x30 && b[k] <= 0x39) {
+          k += 1
+        }
+        if k > s0 {
+          let name = String(decoding: b[s0..<k], as: UTF8.self).lowercased()
+          if !HTMLSanitizer.acceptableElements.contains(name) { return false }
+          if end && k < b.count && b[k] == 0x3E { hasEndTag = true }
+        }
+        i = k
+        continue
+      }
+      if b[i] == 0x26 {
+        var k = i + 1
+        if k < b.count, b[k] == 0x23 { k += 1 }
+        let s0 = k
+        while k < b.count, HTMLSanitizer.isAlpha(b[k]) || (b[k] >= 0x30 && b[k] <= 0x39) { k += 1 }
+        if k > s0, k < b.count, b[k] == 0x3B { hasRef = true }
+        i = k
+        continue
+      }
+      i += 1
+    }
+    return hasEndTag || hasRef
+  }
+
+  /// The children of `el` serialized as HTML-ish markup: local names, text escaped,
+  /// internal entity references expanded (within `XMLNode.text`'s budget).
+  static func markup(_ el: XMLNode) -> String {
+    var out = ""
+    appendMarkup(el.children, into: &out, depth: 0)
+    return out
+  }
+
+  static func appendMarkup(_ nodes: [XMLNode], into out: inout String, depth: Int) {
+    guard depth < 256 else { return }
+    for n in nodes {
+      switch n.kind {
+      case .text, .cdata:
+        out += escape(n.content)
+      case .entityReference:
+        out += escape(n.text)
+      case .element:
+        var name = n.name
+        if let colon = name.lastIndex(of: ":") { name = String(name[name.index(after: colon)...]) }
+        out += "<" + name
+        for a in n.attributes {
+          let an = a.namespace == "http://www.w3.org/XML/1998/namespace" ? "xml:" + a.name : a.name
+          out += " " + an + "=\"" + escape(a.value).replacingOccurrences(of: "\"", with: "&quot;")
+            + "\""
+        }
+        let kids = n.children
+        if kids.isEmpty && HTMLSanitizer.voidElements.contains(name.lowercased()) {
+          out += " />"
+        } else {
+          out += ">"
+          appendMarkup(kids, into: &out, depth: depth + 1)
+          out += "</" + name + ">"
+        }
+      default:
+        break
+      }
+    }
+  }
+}

@@ -1,0 +1,66 @@
+import Testing
+
+@testable import Articles
+
+@Suite struct HTMLTextTests {
+  @Test(arguments: [
+    ("Tom &amp; Jerry", "Tom & Jerry"),
+    ("&lt;b&gt;not bold&lt;/b&gt;", "<b>not bold</b>"),
+    ("It&#8217;s &#x2019;quoted&rsquo; &hellip; &apos;x&apos;", "It’s ’quoted’ … 'x'"),
+    ("caf&eacute; &euro;5 &nbsp;x", "café €5 x"),
+    ("AT&T and a < b > c", "AT&T and a < b > c"),
+  ])
+  func entitiesAreDecoded(html: String, expected: String) {
+    #expect(HTMLText.plainText(fromHTML: html) == expected)
+  }
+
+  @Test func tagsAreStrippedAndBlocksSeparated() {
+    #expect(
+      HTMLText.plainText(fromHTML: "<p>Hello <b>world</b></p><p>Second<br>line</p>")
+        == "Hello world Second line")
+    #expect(HTMLText.plainText(fromHTML: "<em>a</em><strong>b</strong>") == "ab")
+  }
+
+  @Test func scriptsAndStylesAreNotText() {
+    #expect(
+      HTMLText.plainText(fromHTML: "Title<script>alert('x')</script><style>p{}</style> end")
+        == "Title end")
+  }
+
+  @Test func whitespaceIsFoldedAndControlsDropped() {
+    #expect(HTMLText.foldWhitespace("  a \n\t b\u{A0}\u{A0}c\u{2003}d  ") == "a b c d")
+    // NEL (U+0085) is a line break, so white space; ESC, BEL and the BOM are dropped.
+    #expect(HTMLText.foldWhitespace("red\u{1B}[31m\u{7}\u{85}x\u{FEFF}") == "red[31m x")
+    #expect(HTMLText.plainText(fromHTML: "plain  text\nonly") == "plain text only")
+  }
+
+  @Test func shortTextIsItsOwnExcerpt() {
+    #expect(HTMLText.excerpt(fromHTML: "<p>Short one.</p>") == "Short one.")
+  }
+
+  @Test func excerptCutsAtASentenceEnd() {
+    let text = "First sentence is here. " + String(repeating: "More words follow. ", count: 30)
+    let e = HTMLText.excerpt(fromText: text, maxLength: 100)
+    #expect(e.count <= 100)
+    #expect(e.hasSuffix("follow."))
+    #expect(text.hasPrefix(e))
+  }
+
+  @Test func excerptCutsAtAWordBoundaryWithEllipsis() {
+    let text = String(repeating: "word, ", count: 100)
+    let e = HTMLText.excerpt(fromText: text, maxLength: 50)
+    #expect(e.count <= 50)
+    #expect(e.hasSuffix("word…"))
+  }
+
+  @Test func excerptOfOneLongWordIsCutHard() {
+    let e = HTMLText.excerpt(fromText: String(repeating: "x", count: 400), maxLength: 300)
+    #expect(e.count == 300 && e.hasSuffix("…"))
+  }
+
+  @Test func excerptDefaultsToAbout300Characters() {
+    let e = HTMLText.excerpt(
+      fromHTML: "<p>" + String(repeating: "lorem ipsum ", count: 100) + "</p>")
+    #expect(e.count <= 300 && e.count > 250)
+  }
+}
