@@ -82,8 +82,11 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 CATEGORIES = ("baseline", "xml", "encoding", "http", "ssrf", "content")
-# Paths whose 429/503 Retry-After blocks the whole origin: served on another spelling.
-ORIGIN_WAIT_PATHS = ("/http/too-many-requests", "/http/service-unavailable")
+# Paths whose 429/503 Retry-After blocks the whole origin: each is configured with its
+# own spelling of the server's origin, so that its wait holds back no other case (nor
+# the other one: a 429 every 150 s would otherwise keep the 503 feed waiting forever).
+ORIGIN_SPELLING = {"/http/too-many-requests": "localhost",
+                   "/http/service-unavailable": "[::ffff:127.0.0.1]"}
 # Feeds that end at the same articles (dedup across feeds delivers each once).
 SHARED_GROUPS = [
     ("/ok/moved-target.xml", "/http/moved-permanently", "/http/permanent-redirect-308"),
@@ -696,7 +699,8 @@ def run(args, server, info_file, lifetime, binary, checker, work, sandbox, spool
                                    timeout=900).close()
         except OSError as e:
             log("warm-up %s: %s" % (path, e))
-    http_json(base + "/__reset")
+    time.sleep(1)   # the server logs a HEAD after answering it
+    urllib.request.urlopen(base + "/__reset", timeout=30).close()
     log("server warm-up %.0f s" % (time.monotonic() - t_warm))
     live = http_json(base + "/__info")
     server_t0 = time.monotonic() - (lifetime - live["deadline_in_s"])
@@ -709,9 +713,9 @@ def run(args, server, info_file, lifetime, binary, checker, work, sandbox, spool
         entries = [e for e in entries if any(r.search(e["path"]) for r in rx)]
     cases = []
     for e in entries:
-        host = "localhost" if e["path"] in ORIGIN_WAIT_PATHS else "127.0.0.1"
+        host = ORIGIN_SPELLING.get(e["path"], "127.0.0.1")
         cases.append(Case(e, "http://%s:%d%s" % (host, port, e["path"])))
-    allow = ["127.0.0.1:%d" % port, "localhost:%d" % port]
+    allow = ["127.0.0.1:%d" % port] + ["%s:%d" % (h, port) for h in ORIGIN_SPELLING.values()]
     cfg = os.path.join(work, "hostile.yaml")
     write_config(cfg, spool, state, [c.url for c in cases], allow)
     log("config %s: %d feeds" % (cfg, len(cases)))
