@@ -373,7 +373,9 @@ def run(args, rnd, binary, checker, work, feeds):
     # The bound starts at a full round and then tracks this loop's typical round (most
     # rounds only see a few new items): it shrinks by 6 % when a round ends before its
     # kill and grows by 2 % when one is killed, which settles at about 3 kills in 4.
+    # The daemon never ends by itself: its bound stays at a full round.
     max_delay = args.max_delay if args.max_delay is not None else max(0.2, full)
+    adapt = args.max_delay is None and args.mode == "once"
     shutil.rmtree(cal)
 
     sandbox = os.path.join(work, "sandbox")
@@ -413,13 +415,13 @@ def run(args, rnd, binary, checker, work, feeds):
                 rc = p.wait(timeout=delay)
                 finished += 1
                 durations.append(time.monotonic() - t_run)
-                if args.max_delay is None:
+                if adapt:
                     max_delay = max(0.05, max_delay * 0.94)
             except subprocess.TimeoutExpired:
                 os.kill(p.pid, signal.SIGKILL)
                 rc = p.wait(timeout=30)
                 killed += 1
-                if args.max_delay is None:
+                if adapt:
                     max_delay *= 1.02
             finally:
                 if p.poll() is None:
