@@ -184,7 +184,7 @@ func article(_ url: String, _ name: String = "2024-01-01-a.md", body: String = "
   // tmp/ replaced by a plain file: every write fails (ENOTDIR), as a full or
   // read-only disk would make it fail, even for root.
   try FileManager.default.moveItem(atPath: s.spool + "/tmp", toPath: s.path + "/tmp-away")
-  FileManager.default.createFile(atPath: s.spool + "/tmp", contents: Data("x".utf8))
+  _ = FileManager.default.createFile(atPath: s.spool + "/tmp", contents: Data("x".utf8))
   await #expect(throws: SpoolError.self) {
     _ = try await spool.deliver([article("https://a.example/1", "a.md")])
   }
