@@ -24,7 +24,8 @@ public struct PendingArticle: Sendable {
 /// A Maildir spool with an ordered delivery log and a seen index.
 ///
 /// Delivery of a group of articles (group commit):
-/// 1. each file is written to `tmp/SEQ-NAME` and fsynced;
+/// 1. each file is written to `tmp/SEQ-NAME`, and the group made durable (its
+///    fsync for one file, one syncfs(2) of the spool's file system for several);
 /// 2. their records are appended to the delivery log, which is fsynced: this is the
 ///    commit point, the moment an article counts as delivered and seen;
 /// 3. each file is renamed into `new/NAME`, and `new/` is fsynced;
@@ -204,7 +205,7 @@ public final class Spool: @unchecked Sendable {
           let r = DeliveryRecord(seq: nextSeq, key: item.key, name: name)
           nextSeq += 1
           let tmp = directory + "/tmp/\(r.seq)-\(name)"
-          try FileIO.createDurably(tmp, contents: item.contents)
+          try FileIO.create(tmp, contents: item.contents)
           written.append(tmp)
           records.append(r)
         }
@@ -212,6 +213,13 @@ public final class Spool: @unchecked Sendable {
       }
       let all = perRequest.flatMap { $0 }
       if all.isEmpty { return perRequest.map { .success($0) } }
+      // Every file of the group durable before the commit point. One file: its
+      // fsync; more: one syncfs of the spool's file system.
+      if written.count == 1 {
+        try FileIO.fsyncFile(written[0])
+      } else {
+        try FileIO.syncFileSystem(directory + "/tmp")
+      }
       // Commit point: the log lines, durable.
       let sizeBefore = try FileIO.fileSize(logFD, path: logPath)
       do {
