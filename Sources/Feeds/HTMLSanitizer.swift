@@ -92,11 +92,14 @@ public enum HTMLSanitizer {
   {
     var i = 0
     var textStart = 0
-    var skipUntil: [UInt8]?  // inside a dropped element: its name
-    var skipDepth = 0
+    // Start tags of script/applet/style minus their end tags; text and markup only
+    // come out while it is 0. A stray end tag makes it negative, which also hides
+    // what follows until a start tag evens it out (feedparser behaves the same way).
+    var unacceptable = 0
+    var skipping: Bool { unacceptable != 0 }
 
     func flushText(_ end: Int) {
-      if skipUntil == nil, end > textStart { appendText(p, textStart, end, into: &out) }
+      if !skipping, end > textStart { appendText(p, textStart, end, into: &out) }
     }
 
     while i < n {
@@ -105,25 +108,49 @@ public enum HTMLSanitizer {
         continue
       }
       let c1 = p[i + 1]
-      if c1 == 0x21 || c1 == 0x3F {  // <! or <?: comments, declarations, PIs are dropped
-        flushText(i)
+      if c1 == 0x21 || c1 == 0x3F {  // <! or <?: comments kept, declarations and PIs dropped
         if c1 == 0x21 && p[i + 2] == 0x2D && p[i + 3] == 0x2D {
           var k = i + 4
           while k < n, !(p[k] == 0x2D && p[k + 1] == 0x2D && p[k + 2] == 0x3E) { k += 1 }
-          i = min(k + 3, n)
+          var end = k + 3
+          if k >= n {
+            // No "-->": SGML ends the comment at the next '>'.
+            k = i + 4
+            while k < n, p[k] != 0x3E { k += 1 }
+            end = k + 1
+          }
+          if k < n {
+            flushText(i)
+            if !skipping { out.append(contentsOf: p[i..<min(end, n)]) }
+            i = min(end, n)
+            textStart = i
+            continue
+          }
         } else if c1 == 0x21 && p[i + 2] == 0x5B {  // <![CDATA[ ... ]]>: keep its text
+          flushText(i)
           var k = i + 3
           while k < n, p[k] != 0x5B { k += 1 }
           let s = min(k + 1, n)
           k = s
           while k < n, !(p[k] == 0x5D && p[k + 1] == 0x5D && p[k + 2] == 0x3E) { k += 1 }
-          if skipUntil == nil { appendEscaped(p, s, k, into: &out) }
+          if !skipping { appendEscaped(p, s, k, into: &out) }
           i = min(k + 3, n)
-        } else {
+          textStart = i
+          continue
+        } else if c1 == 0x3F || isAlpha(p[i + 2]) {
           var k = i + 2
           while k < n, p[k] != 0x3E { k += 1 }
-          i = min(k + 1, n)
+          if k < n {
+            flushText(i)
+            i = k + 1
+            textStart = i
+            continue
+          }
         }
+        // Not markup after all: a literal '<'.
+        flushText(i)
+        if !skipping { out.append(contentsOf: [0x26, 0x6C, 0x74, 0x3B]) }
+        i += 1
         textStart = i
         continue
       }
@@ -132,7 +159,7 @@ public enum HTMLSanitizer {
       guard isAlpha(p[nameStart]) else {
         // A lone '<' is text.
         flushText(i)
-        if skipUntil == nil { out.append(contentsOf: [0x26, 0x6C, 0x74, 0x3B]) }
+        if !skipping { out.append(contentsOf: [0x26, 0x6C, 0x74, 0x3B]) }
         i += 1
         textStart = i
         continue
@@ -184,28 +211,26 @@ public enum HTMLSanitizer {
         }
         if !an.isEmpty { attrs.append((an, value)) }
       }
-      i = min(k + 1, n)
+      if k >= n {
+        // An unterminated tag is text.
+        if !skipping { out.append(contentsOf: [0x26, 0x6C, 0x74, 0x3B]) }
+        i += 1
+        textStart = i
+        continue
+      }
+      i = k + 1
       textStart = i
       let nameString = String(decoding: name, as: UTF8.self)
 
-      if let skipping = skipUntil {
-        if name == skipping {
-          if isEnd {
-            skipDepth -= 1
-            if skipDepth == 0 { skipUntil = nil }
-          } else if !selfClosing {
-            skipDepth += 1
-          }
-        }
-        continue
-      }
       if droppedWithContent.contains(nameString) {
-        if !isEnd && !selfClosing {
-          skipUntil = name
-          skipDepth = 1
+        if isEnd {
+          unacceptable -= 1
+        } else if !selfClosing {
+          unacceptable += 1
         }
         continue
       }
+      if skipping { continue }
       guard acceptableElements.contains(nameString) else { continue }
       if isEnd {
         if voidElements.contains(nameString) { continue }
@@ -247,6 +272,11 @@ public enum HTMLSanitizer {
       }
     }
     flushText(n)
+    // Leading and trailing whitespace is not content.
+    while let l = out.last, isSpace(l) { out.removeLast() }
+    var lead = 0
+    while lead < out.count, isSpace(out[lead]) { lead += 1 }
+    if lead > 0 { out.removeFirst(lead) }
   }
 
   /// Text goes out as it came, except that references to windows-1252 code points

@@ -66,12 +66,16 @@ enum TextKind {
 struct XMLFeedParser {
   let document: XMLDocument
   var feed = ParsedFeed()
+  /// The root element's namespace: whatever it is (a draft Atom namespace, say), the
+  /// feed's own elements live there.
+  var rootNamespace: String?
 
   static func parse(_ document: XMLDocument) throws(FeedParseError) -> ParsedFeed {
     guard let root = document.root else { throw .notAFeed("empty document") }
     var p = XMLFeedParser(document: document)
     let rootName = root.name.lowercased()
     let ns = root.namespaceURI
+    p.rootNamespace = ns
     var channel: XMLNode?
     var items: [XMLNode] = []
     switch rootName {
@@ -130,9 +134,12 @@ struct XMLFeedParser {
 
   // MARK: Element identity
 
-  static func key(_ el: XMLNode) -> (FeedNamespace, String) {
+  func key(_ el: XMLNode) -> (FeedNamespace, String) {
     let name = el.name
-    if let uri = el.namespaceURI { return (FeedNamespace.of(uri), name.lowercased()) }
+    if let uri = el.namespaceURI {
+      if uri == rootNamespace { return (.core, name.lowercased()) }
+      return (FeedNamespace.of(uri), name.lowercased())
+    }
     if let colon = name.firstIndex(of: ":") {
       return (
         FeedNamespace.ofPrefix(String(name[..<colon])),
@@ -156,7 +163,7 @@ struct XMLFeedParser {
       feed.link = resolve(href, channel)
     }
     channel.forEachElement { el in
-      let (ns, name) = Self.key(el)
+      let (ns, name) = key(el)
       switch (ns, name) {
       case (.core, "title"):
         feed.title = text(el, isAtom ? .atom : .guess)
@@ -245,11 +252,26 @@ struct XMLFeedParser {
         updated = FeedDate.parse(lm)
       }
     }
-    itemNode.forEachElement { el in
-      let (ns, name) = Self.key(el)
+    var summaryFromDescription = false
+    var mediaTitle: String?
+    var mediaDescription: String?
+    func handle(_ el: XMLNode) {
+      let (ns, name) = key(el)
       switch (ns, name) {
       case (.core, "title"):
         item.title = text(el, isAtom ? .atom : .guess)
+      case (.media, "title"):
+        mediaTitle = text(el, .guess)
+      case (.media, "description"):
+        mediaDescription = text(el, .guess)
+      case (.media, "category"):
+        let t = el.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !t.isEmpty { item.tags.append(t) }
+      case (.core, "tags"):
+        for k in el.text.split(separator: ",") {
+          let t = k.trimmingCharacters(in: .whitespacesAndNewlines)
+          if !t.isEmpty { item.tags.append(t) }
+        }
       case (.dc, "title"):
         dcTitle = text(el, .guess)
       case (.core, "link"):
@@ -282,8 +304,14 @@ struct XMLFeedParser {
         }
       case (.core, "description"), (.core, "abstract"):
         item.summary = text(el, isAtom ? .atom : .html)
+        summaryFromDescription = !isAtom
       case (.core, "summary"):
-        item.summary = text(el, .atom)
+        if summaryFromDescription {
+          // RSS with both: the description is the summary, this is the body.
+          if item.content == nil { item.content = text(el, .atom) }
+        } else {
+          item.summary = text(el, .atom)
+        }
       case (.dc, "description"):
         if item.summary == nil { item.summary = text(el, .html) }
       case (.itunes, "summary"):
@@ -306,7 +334,7 @@ struct XMLFeedParser {
         if el.elements.isEmpty {
           if otherAuthor == nil { otherAuthor = Self.personName(el.text) }
         } else if atomAuthor == nil {
-          atomAuthor = Self.atomPerson(el)
+          atomAuthor = atomPerson(el)
         }
       case (.dc, "creator"), (.dc, "author"):
         if otherAuthor == nil { otherAuthor = Self.personName(el.text) }
@@ -338,27 +366,26 @@ struct XMLFeedParser {
       case (.media, "content"):
         if let m = media(el) { item.mediaContent.append(m) }
         el.forEachElement { c in
-          if Self.key(c) == (.media, "thumbnail"), let m = media(c) { item.thumbnails.append(m) }
+          if key(c) == (.media, "thumbnail"), let m = media(c) {
+            item.thumbnails.append(m)
+          } else if key(c) != (.media, "content") {
+            handle(c)
+          }
         }
       case (.media, "thumbnail"):
         if let m = media(el) { item.thumbnails.append(m) }
       case (.media, "group"):
-        el.forEachElement { c in
-          let k = Self.key(c)
-          if k == (.media, "content") {
-            if let m = media(c) { item.mediaContent.append(m) }
-            c.forEachElement { t in
-              if Self.key(t) == (.media, "thumbnail"), let m = media(t) { item.thumbnails.append(m) }
-            }
-          } else if k == (.media, "thumbnail"), let m = media(c) {
-            item.thumbnails.append(m)
-          }
-        }
+        el.forEachElement { c in handle(c) }
       default:
         break
       }
     }
-    if item.title == nil { item.title = dcTitle }
+    itemNode.forEachElement { el in handle(el) }
+    if item.id == nil, let about = itemNode.attribute("about", namespace: rdfNS), !about.isEmpty {
+      item.id = about
+    }
+    if item.title == nil { item.title = dcTitle ?? mediaTitle }
+    if item.summary == nil, let mediaDescription { item.summary = mediaDescription }
     if item.link == nil, let guidLink { item.link = guidLink }
     if item.summary == nil { item.summary = itunesSummary ?? item.content }
     item.author = atomAuthor ?? otherAuthor ?? itunesAuthor
@@ -369,6 +396,8 @@ struct XMLFeedParser {
   }
 
   // MARK: Pieces
+
+  let rdfNS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 
   /// An Atom-style link (`href` attribute): the URL and a rank (lower is better), or nil
   /// when it is not a candidate for the entry's web link.
@@ -416,7 +445,7 @@ struct XMLFeedParser {
     return s
   }
 
-  static func atomPerson(_ el: XMLNode) -> String? {
+  func atomPerson(_ el: XMLNode) -> String? {
     var name: String?
     var email: String?
     el.forEachElement { c in
@@ -440,7 +469,7 @@ struct XMLFeedParser {
   }
 
   /// The element's content as an HTML string, following its text construct rules.
-  func text(_ el: XMLNode, _ kind: TextKind) -> String? {
+  func text(_ el: XMLNode, _ kind: TextKind) -> String {
     let base = el.baseURL
     var value: String
     switch kind {
@@ -449,7 +478,7 @@ struct XMLFeedParser {
         value = HTMLSanitizer.sanitize(Self.markup(el), base: base)
       } else {
         let t = el.text.trimmingCharacters(in: .whitespacesAndNewlines)
-        value = Self.looksLikeHTML(t) ? HTMLSanitizer.sanitize(t, base: base) : Self.escape(t)
+        value = Self.looksLikeHTML(t) ? HTMLSanitizer.sanitize(t, base: base) : t
       }
     case .html:
       if !el.elements.isEmpty {
@@ -461,49 +490,77 @@ struct XMLFeedParser {
     case .xhtml:
       value = HTMLSanitizer.sanitize(Self.markup(el), base: base)
     case .atom:
-      var type = (el.attribute("type") ?? "text").lowercased().trimmingCharacters(in: .whitespaces)
-      let mode = el.attribute("mode")?.lowercased()
-      if type.isEmpty { type = "text" }
+      value = atomText(el, base: base)
+    }
+    return Self.demoronize(value)
+  }
+
+  /// Atom text constructs. Plain text is returned as it is (feedparser's convention:
+  /// only HTML and XHTML come back as markup); non-text media types are base64.
+  func atomText(_ el: XMLNode, base: String?) -> String {
+    var type = (el.attribute("type") ?? "text").lowercased().trimmingCharacters(in: .whitespaces)
+    let mode = el.attribute("mode")?.lowercased()
+    if type.isEmpty { type = "text" }
+    let isHTML = type == "html" || type == "text/html"
+    let isXHTML = type == "xhtml" || type == "application/xhtml+xml"
+    let isXML = !isXHTML && (type.hasSuffix("/xml") || type.hasSuffix("+xml"))
+    let isText = type == "text" || type.hasPrefix("text/")
+    if !el.elements.isEmpty && mode != "escaped" && mode != "base64" {
+      // Inline markup; a lone XHTML div wrapper is not content.
+      let kids = el.elements
       var raw: String
-      if mode == "base64" {
-        let t = el.text.filter { !$0.isWhitespace }
-        guard let data = Data(base64Encoded: t, options: .ignoreUnknownCharacters) else {
-          return nil
-        }
-        raw = String(decoding: data, as: UTF8.self)
-      } else if mode == "escaped" {
-        raw = el.text
-      } else if !el.elements.isEmpty {
-        // Inline markup: XHTML (Atom 1.0 wraps it in one div, which is not content).
-        let kids = el.elements
-        if type == "xhtml", kids.count == 1, kids[0].name.lowercased() == "div",
-          el.children.allSatisfy({ $0.isElement || $0.content.allSatisfy(\.isWhitespace) })
-        {
-          raw = Self.markup(kids[0])
-        } else {
-          raw = Self.markup(el)
-        }
-        value = HTMLSanitizer.sanitize(
-          raw.trimmingCharacters(in: .whitespacesAndNewlines), base: base)
-        return value
+      if kids.count == 1, kids[0].name.lowercased() == "div",
+        kids[0].namespaceURI == "http://www.w3.org/1999/xhtml" || isXHTML,
+        el.children.allSatisfy({ $0.isElement || $0.content.allSatisfy(\.isWhitespace) })
+      {
+        raw = Self.markup(kids[0])
       } else {
-        raw = el.text
+        raw = Self.markup(el)
       }
       raw = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-      switch type {
-      case "text", "text/plain":
-        value = Self.escape(raw)
-      case "html", "text/html", "xhtml", "application/xhtml+xml":
-        value = HTMLSanitizer.sanitize(raw, base: base)
-      default:
-        if type.hasSuffix("xml") || type.hasPrefix("text/") {
-          value = type.hasPrefix("text/") ? Self.escape(raw) : HTMLSanitizer.sanitize(raw, base: base)
-        } else {
-          value = Self.escape(raw)
-        }
+      if !isXHTML && !isXML {
+        // Markup inside a text or html construct: its escaped text is the real content.
+        raw = Self.unescapeXML(raw)
+      }
+      return HTMLSanitizer.sanitize(raw, base: base)
+    }
+    var raw = el.text
+    if mode == "base64" || (!isText && !isHTML && !isXHTML && !isXML) {
+      let t = raw.filter { !$0.isWhitespace }
+      if let data = Data(base64Encoded: t, options: .ignoreUnknownCharacters) {
+        raw = String(decoding: data, as: UTF8.self)
       }
     }
-    return value
+    raw = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+    if isHTML || isXHTML || isXML { return HTMLSanitizer.sanitize(raw, base: base) }
+    if mode == "escaped" && Self.looksLikeHTML(raw) { return HTMLSanitizer.sanitize(raw, base: base) }
+    return raw
+  }
+
+  static func unescapeXML(_ s: String) -> String {
+    guard s.contains("&") else { return s }
+    return s.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+      .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'")
+      .replacingOccurrences(of: "&amp;", with: "&")
+  }
+
+  /// Characters U+0080-U+009F are C1 controls nobody means; they come from
+  /// windows-1252 text (or `&#146;`) and stand for its curly quotes, dashes, etc.
+  static func demoronize(_ s: String) -> String {
+    guard s.unicodeScalars.contains(where: { $0.value >= 0x80 && $0.value <= 0x9F }) else {
+      return s
+    }
+    var out = String.UnicodeScalarView()
+    for ch in s.unicodeScalars {
+      if ch.value >= 0x80 && ch.value <= 0x9F,
+        let m = Unicode.Scalar(FeedBytes.cp1252Scalar(UInt8(ch.value)))
+      {
+        out.append(m)
+      } else {
+        out.append(ch)
+      }
+    }
+    return String(out)
   }
 
   static func escape(_ s: String) -> String {

@@ -1,4 +1,5 @@
 import CLibXML2
+import Synchronization
 
 /// A parsed XML or HTML document. Owns the libxml2 tree and frees it in `deinit`.
 ///
@@ -26,6 +27,17 @@ public final class XMLDocument: @unchecked Sendable {
   }
 
   deinit { xmlFreeDoc(doc) }
+
+  /// Bytes of entity replacement text `XMLNode.text` may still produce for this whole
+  /// document: a few entities referenced many times cannot blow up memory.
+  private let entityBytesLeft = Mutex(64 << 20)
+
+  func spendEntityBudget(_ n: Int) {
+    entityBytesLeft.withLock { $0 -= n }
+  }
+
+  /// Whether entity expansion is still allowed.
+  var entityBudgetLeft: Bool { entityBytesLeft.withLock { $0 > 0 } }
 
   /// The root element, if any.
   public var root: XMLNode? {
