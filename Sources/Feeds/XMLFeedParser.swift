@@ -288,7 +288,7 @@ struct XMLFeedParser {
             item.link = href
             linkRank = rank
           }
-        } else if el.attribute("href") == nil, el.attribute("rel") == nil, linkRank > 0 {
+        } else if el.attribute("href") == nil, rel == "alternate", linkRank > 0 {
           let t = el.text.trimmingCharacters(in: .whitespacesAndNewlines)
           if !t.isEmpty {
             item.link = resolve(t, el)
@@ -509,8 +509,7 @@ struct XMLFeedParser {
       // Inline markup; a lone XHTML div wrapper is not content.
       let kids = el.elements
       var raw: String
-      if kids.count == 1, kids[0].name.lowercased() == "div",
-        kids[0].namespaceURI == "http://www.w3.org/1999/xhtml" || isXHTML,
+      if feed.format == .atom10, kids.count == 1, kids[0].name.lowercased() == "div",
         el.children.allSatisfy({ $0.isElement || $0.content.allSatisfy(\.isWhitespace) })
       {
         raw = Self.markup(kids[0])
