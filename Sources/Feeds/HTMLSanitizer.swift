@@ -423,7 +423,7 @@ public enum HTMLSanitizer {
 
   /// Absolute, and only with a scheme that cannot run code; "" otherwise.
   static func safeURI(_ value: String, base: String?) -> String {
-    let v = value.trimmingCharacters(in: .whitespacesAndNewlines)
+    let v = value.trimmed
     let resolved = FeedURL.resolve(v, base: base)
     if let scheme = FeedURL.scheme(resolved), !safeSchemes.contains(scheme) { return "" }
     return resolved
@@ -473,12 +473,12 @@ public enum HTMLSanitizer {
     for decl in s.split(separator: ";") {
       let parts = decl.split(separator: ":", maxSplits: 1)
       guard parts.count == 2 else {
-        if decl.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+        if decl.trimmed.isEmpty { continue }
         return ""
       }
-      let written = parts[0].trimmingCharacters(in: .whitespacesAndNewlines)
+      let written = parts[0].trimmed
       let prop = written.lowercased()
-      let value = parts[1].trimmingCharacters(in: .whitespacesAndNewlines)
+      let value = parts[1].trimmed
       if value.contains(":") { return "" }
       guard !value.isEmpty else { continue }
       if acceptableCSSProperties.contains(prop) {

@@ -19,14 +19,21 @@ public final class XMLDocument: @unchecked Sendable {
   /// False when a namespace prefix was used without being declared (and the like).
   public let namespaceWellFormed: Bool
 
-  init(doc: xmlDocPtr, wellFormed: Bool, firstError: String?, namespaceWellFormed: Bool = true) {
+  /// False for the view of a stream reader's document (the reader frees it).
+  let owned: Bool
+
+  init(
+    doc: xmlDocPtr, wellFormed: Bool, firstError: String?, namespaceWellFormed: Bool = true,
+    owned: Bool = true
+  ) {
     self.doc = doc
     self.wellFormed = wellFormed
     self.firstError = firstError
     self.namespaceWellFormed = namespaceWellFormed
+    self.owned = owned
   }
 
-  deinit { xmlFreeDoc(doc) }
+  deinit { if owned { xmlFreeDoc(doc) } }
 
   /// Bytes of entity replacement text `XMLNode.text` may still produce for this whole
   /// document: a few entities referenced many times cannot blow up memory.

@@ -38,6 +38,13 @@ public struct XMLNode: @unchecked Sendable {
     return String(cString: href)
   }
 
+  /// Identifies the namespace declaration this element uses (equal for elements
+  /// bound by the same declaration), nil when it has no namespace. A cache key.
+  public var namespaceIdentity: Int? {
+    guard let ns = ptr.pointee.ns else { return nil }
+    return Int(bitPattern: ns)
+  }
+
   /// Namespace prefix as written, if any.
   public var prefix: String? {
     guard let ns = ptr.pointee.ns, let p = ns.pointee.prefix else { return nil }
