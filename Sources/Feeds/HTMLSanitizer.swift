@@ -92,11 +92,14 @@ public enum HTMLSanitizer {
   {
     var i = 0
     var textStart = 0
-    var skipUntil: [UInt8]?  // inside a dropped element: its name
-    var skipDepth = 0
+    // Start tags of script/applet/style minus their end tags; text and markup only
+    // come out while it is 0. A stray end tag makes it negative, which also hides
+    // what follows until a start tag evens it out (feedparser behaves the same way).
+    var unacceptable = 0
+    var skipping: Bool { unacceptable != 0 }
 
     func flushText(_ end: Int) {
-      if skipUntil == nil, end > textStart { appendText(p, textStart, end, into: &out) }
+      if !skipping, end > textStart { appendText(p, textStart, end, into: &out) }
     }
 
     while i < n {
@@ -105,25 +108,60 @@ public enum HTMLSanitizer {
         continue
       }
       let c1 = p[i + 1]
-      if c1 == 0x21 || c1 == 0x3F {  // <! or <?: comments, declarations, PIs are dropped
-        flushText(i)
+      if c1 == 0x21 || c1 == 0x3F {  // <! or <?: comments kept, declarations and PIs dropped
         if c1 == 0x21 && p[i + 2] == 0x2D && p[i + 3] == 0x2D {
           var k = i + 4
           while k < n, !(p[k] == 0x2D && p[k + 1] == 0x2D && p[k + 2] == 0x3E) { k += 1 }
-          i = min(k + 3, n)
+          var end = k + 3
+          if k >= n {
+            // No "-->": SGML ends the comment at the next '>'.
+            k = i + 4
+            while k < n, p[k] != 0x3E { k += 1 }
+            end = k + 1
+            if k < n {
+              flushText(i)
+              i = end
+              textStart = i
+              continue
+            }
+          }
+          if k < n {
+            flushText(i)
+            if !skipping { out.append(contentsOf: p[i..<min(end, n)]) }
+            i = min(end, n)
+            textStart = i
+            continue
+          }
         } else if c1 == 0x21 && p[i + 2] == 0x5B {  // <![CDATA[ ... ]]>: keep its text
+          flushText(i)
           var k = i + 3
           while k < n, p[k] != 0x5B { k += 1 }
           let s = min(k + 1, n)
           k = s
           while k < n, !(p[k] == 0x5D && p[k + 1] == 0x5D && p[k + 2] == 0x3E) { k += 1 }
-          if skipUntil == nil { appendEscaped(p, s, k, into: &out) }
+          if !skipping { appendEscaped(p, s, k, into: &out) }
           i = min(k + 3, n)
-        } else {
+          textStart = i
+          continue
+        } else if c1 == 0x3F || isAlpha(p[i + 2]) {
           var k = i + 2
           while k < n, p[k] != 0x3E { k += 1 }
-          i = min(k + 1, n)
+          if k < n {
+            flushText(i)
+            i = k + 1
+            textStart = i
+            continue
+          }
+          if c1 == 0x21 {
+            // An unfinished declaration at the very end stays as it was written.
+            i += 1
+            continue
+          }
         }
+        // Not markup after all: a literal '<'.
+        flushText(i)
+        if !skipping { out.append(contentsOf: [0x26, 0x6C, 0x74, 0x3B]) }
+        i += 1
         textStart = i
         continue
       }
@@ -132,7 +170,7 @@ public enum HTMLSanitizer {
       guard isAlpha(p[nameStart]) else {
         // A lone '<' is text.
         flushText(i)
-        if skipUntil == nil { out.append(contentsOf: [0x26, 0x6C, 0x74, 0x3B]) }
+        if !skipping { out.append(contentsOf: [0x26, 0x6C, 0x74, 0x3B]) }
         i += 1
         textStart = i
         continue
@@ -184,28 +222,26 @@ public enum HTMLSanitizer {
         }
         if !an.isEmpty { attrs.append((an, value)) }
       }
-      i = min(k + 1, n)
+      if k >= n {
+        // An unterminated tag is text.
+        if !skipping { out.append(contentsOf: [0x26, 0x6C, 0x74, 0x3B]) }
+        i += 1
+        textStart = i
+        continue
+      }
+      i = k + 1
       textStart = i
       let nameString = String(decoding: name, as: UTF8.self)
 
-      if let skipping = skipUntil {
-        if name == skipping {
-          if isEnd {
-            skipDepth -= 1
-            if skipDepth == 0 { skipUntil = nil }
-          } else if !selfClosing {
-            skipDepth += 1
-          }
-        }
-        continue
-      }
       if droppedWithContent.contains(nameString) {
-        if !isEnd && !selfClosing {
-          skipUntil = name
-          skipDepth = 1
+        if isEnd {
+          unacceptable -= 1
+        } else if !selfClosing {
+          unacceptable += 1
         }
         continue
       }
+      if skipping { continue }
       guard acceptableElements.contains(nameString) else { continue }
       if isEnd {
         if voidElements.contains(nameString) { continue }
@@ -217,22 +253,32 @@ public enum HTMLSanitizer {
       out.append(0x3C)
       out.append(contentsOf: name)
       var seen = Set<[UInt8]>()
+      var kept: [([UInt8], String, Bool)] = []
       for (an, value) in attrs {
         let aname = String(decoding: an, as: UTF8.self)
         guard !seen.contains(an) else { continue }
-        var v = decodeEntities(value ?? an)
+        var v = String(decoding: value ?? an, as: UTF8.self)
+        var isURI = false
         if aname == "style" {
-          v = sanitizeStyle(v)
+          v = sanitizeStyle(decodeEntities(v))
           if v.isEmpty { continue }
         } else {
           guard acceptableAttributes.contains(aname) else { continue }
-          if uriAttributes.contains(aname) { v = safeURI(v, base: base) }
+          if uriAttributes.contains(aname) {
+            v = safeURI(decodeEntities(v), base: base)
+            isURI = true
+          }
         }
         seen.insert(an)
+        kept.append((an, v, isURI || aname == "style"))
+      }
+      // Attributes come out sorted by name, feedparser's order.
+      kept.sort { $0.0.lexicographicallyPrecedes($1.0) }
+      for (an, v, decoded) in kept {
         out.append(0x20)
         out.append(contentsOf: an)
         out.append(contentsOf: [0x3D, 0x22])
-        appendAttributeEscaped(v, into: &out)
+        appendAttributeEscaped(v, decoded: decoded, into: &out)
         out.append(0x22)
       }
       if voidElements.contains(nameString) {
@@ -247,6 +293,11 @@ public enum HTMLSanitizer {
       }
     }
     flushText(n)
+    // Leading and trailing whitespace is not content.
+    while let l = out.last, isSpace(l) { out.removeLast() }
+    var lead = 0
+    while lead < out.count, isSpace(out[lead]) { lead += 1 }
+    if lead > 0 { out.removeFirst(lead) }
   }
 
   /// Text goes out as it came, except that references to windows-1252 code points
@@ -257,9 +308,7 @@ public enum HTMLSanitizer {
     var i = s
     while i < e {
       let c = p[i]
-      if c == 0x3E {
-        out.append(contentsOf: [0x26, 0x67, 0x74, 0x3B])
-      } else if c == 0x26 && p[i + 1] == 0x23 {
+      if c == 0x26 && p[i + 1] == 0x23 {
         var k = i + 2
         var hex = false
         if p[k] == 0x78 || p[k] == 0x58 {
@@ -302,10 +351,11 @@ public enum HTMLSanitizer {
     }
   }
 
-  static func appendAttributeEscaped(_ v: String, into out: inout [UInt8]) {
+  /// A decoded value has every `&` escaped; a raw one keeps its references as written.
+  static func appendAttributeEscaped(_ v: String, decoded: Bool, into out: inout [UInt8]) {
     for b in v.utf8 {
       switch b {
-      case 0x26: out.append(contentsOf: Array("&amp;".utf8))
+      case 0x26: if decoded { out.append(contentsOf: Array("&amp;".utf8)) } else { out.append(b) }
       case 0x3C: out.append(contentsOf: Array("&lt;".utf8))
       case 0x3E: out.append(contentsOf: Array("&gt;".utf8))
       case 0x22: out.append(contentsOf: Array("&quot;".utf8))
@@ -373,7 +423,7 @@ public enum HTMLSanitizer {
 
   /// Absolute, and only with a scheme that cannot run code; "" otherwise.
   static func safeURI(_ value: String, base: String?) -> String {
-    let v = value.trimmingCharacters(in: .whitespacesAndNewlines)
+    let v = value.trimmed
     let resolved = FeedURL.resolve(v, base: base)
     if let scheme = FeedURL.scheme(resolved), !safeSchemes.contains(scheme) { return "" }
     return resolved
@@ -423,15 +473,16 @@ public enum HTMLSanitizer {
     for decl in s.split(separator: ";") {
       let parts = decl.split(separator: ":", maxSplits: 1)
       guard parts.count == 2 else {
-        if decl.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+        if decl.trimmed.isEmpty { continue }
         return ""
       }
-      let prop = parts[0].trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
-      let value = parts[1].trimmingCharacters(in: .whitespacesAndNewlines)
+      let written = parts[0].trimmed
+      let prop = written.lowercased()
+      let value = parts[1].trimmed
       if value.contains(":") { return "" }
       guard !value.isEmpty else { continue }
       if acceptableCSSProperties.contains(prop) {
-        out.append("\(prop): \(value);")
+        out.append("\(written): \(value);")
       } else if let head = prop.split(separator: "-").first,
         ["background", "border", "margin", "padding"].contains(head)
       {
@@ -443,7 +494,7 @@ public enum HTMLSanitizer {
             break
           }
         }
-        if ok { out.append("\(prop): \(value);") }
+        if ok { out.append("\(written): \(value);") }
       }
     }
     return out.joined(separator: " ")
@@ -493,11 +544,100 @@ enum FeedURL {
 
   static func resolve(_ ref: String, base: String?) -> String {
     guard let base, !base.isEmpty else { return ref }
-    if ref.isEmpty { return base }
-    if let s = scheme(ref), s != "" {
-      _ = s
-      return ref
+    if scheme(ref) != nil { return ref }
+    return resolveRFC3986(ref, base: base) ?? ref
+  }
+
+  struct Parts {
+    var scheme: Substring?
+    var authority: Substring?
+    var path: Substring
+    var query: Substring?
+    var fragment: Substring?
+  }
+
+  static func split(_ s: String) -> Parts {
+    var rest = Substring(s)
+    var p = Parts(path: "")
+    if let sc = scheme(s) {
+      p.scheme = rest.prefix(sc.count)
+      rest = rest.dropFirst(sc.count + 1)
     }
-    return XMLDocument.resolveURI(ref, base: base)
+    if let hash = rest.firstIndex(of: "#") {
+      p.fragment = rest[rest.index(after: hash)...]
+      rest = rest[..<hash]
+    }
+    if let q = rest.firstIndex(of: "?") {
+      p.query = rest[rest.index(after: q)...]
+      rest = rest[..<q]
+    }
+    if rest.hasPrefix("//") {
+      rest = rest.dropFirst(2)
+      let end = rest.firstIndex(of: "/") ?? rest.endIndex
+      p.authority = rest[..<end]
+      rest = rest[end...]
+    }
+    p.path = rest
+    return p
+  }
+
+  static func removeDotSegments(_ path: String) -> String {
+    guard path.contains(".") else { return path }
+    var out: [Substring] = []
+    let segs = path.split(separator: "/", omittingEmptySubsequences: false)
+    for (i, seg) in segs.enumerated() {
+      let last = i == segs.count - 1
+      if seg == "." {
+        if last { out.append("") }
+      } else if seg == ".." {
+        if out.count > 1 || (out.count == 1 && out[0] != "") { out.removeLast() }
+        if last { out.append("") }
+      } else {
+        out.append(seg)
+      }
+    }
+    var r = out.joined(separator: "/")
+    if path.hasPrefix("/") && !r.hasPrefix("/") { r = "/" + r }
+    return r
+  }
+
+  /// RFC 3986 section 5.2 (no normalization beyond dot segments; Unicode kept).
+  static func resolveRFC3986(_ ref: String, base: String) -> String? {
+    let b = split(base)
+    guard let bs = b.scheme else { return nil }
+    let r = split(ref)
+    var t = Parts(path: "")
+    if r.authority != nil {
+      t.authority = r.authority
+      t.path = Substring(removeDotSegments(String(r.path)))
+      t.query = r.query
+    } else if r.path.isEmpty {
+      t.path = b.path
+      t.query = r.query ?? b.query
+      t.authority = b.authority
+    } else {
+      if r.path.hasPrefix("/") {
+        t.path = Substring(removeDotSegments(String(r.path)))
+      } else {
+        var merged: String
+        if b.authority != nil && b.path.isEmpty {
+          merged = "/" + r.path
+        } else if let slash = b.path.lastIndex(of: "/") {
+          merged = String(b.path[...slash]) + r.path
+        } else {
+          merged = String(r.path)
+        }
+        merged = removeDotSegments(merged)
+        t.path = Substring(merged)
+      }
+      t.query = r.query
+      t.authority = b.authority
+    }
+    var out = String(bs) + ":"
+    if let a = t.authority { out += "//" + a }
+    out += t.path
+    if let q = t.query { out += "?" + q }
+    if let f = r.fragment { out += "#" + f }
+    return out
   }
 }
