@@ -236,6 +236,19 @@ extension ContentFinder {
       for i in drop { tree.remove(i) }
     }
     computeStats()
+    // Paragraphs that are nothing but a short link: "read also" teasers.
+    for r in roots {
+      var drop: [Int] = []
+      tree.walk(r) { i in
+        if tree.name[i] == "p" && textLen[i] > 0 && textLen[i] < 150 && linkDensity(i) > 0.9 && false {
+          drop.append(i)
+          return false
+        }
+        return true
+      }
+      for i in drop { tree.remove(i) }
+    }
+    computeStats()
     // Empty blocks.
     for r in roots {
       var drop: [Int] = []

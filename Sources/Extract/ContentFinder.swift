@@ -186,6 +186,13 @@ struct ContentFinder {
         toRemove.append(i)
         return false
       }
+      if n != "body" && n != "html" && n != "main" {
+        let match = tree.classAndID(i)
+        if !match.isEmpty && isStronglyUnlikely(i, match) {
+          toRemove.append(i)
+          return false
+        }
+      }
       if let role = tree.attr(i, "role")?.lowercased(),
         ["navigation", "menu", "menubar", "complementary", "alert", "alertdialog", "dialog",
          "banner", "contentinfo", "search"].contains(role),
@@ -283,7 +290,7 @@ struct ContentFinder {
     tree.walk(i) { j in
       if guarded { return false }
       let n = tree.name[j]
-      if n == "h1" || n == "article" || n == "main"
+      if n == "h1"
         || (tree.attr(j, "itemprop") ?? "").lowercased() == "articlebody"
       {
         guarded = true
@@ -303,10 +310,6 @@ struct ContentFinder {
       if n == "table" || n == "code" || n == "pre" { return false }
       let match = tree.classAndID(i)
       if match.isEmpty { return true }
-      if isStronglyUnlikely(i, match) {
-        toRemove.append(i)
-        return false
-      }
       if ContentFinder.containsAny(match, ContentFinder.unlikelyWords)
         && !ContentFinder.containsAny(match, ContentFinder.maybeWords)
       {
