@@ -1,3 +1,5 @@
+import Foundation
+
 extension ContentFinder {
   static let scoredTags: Set<String> = ["p", "pre", "td", "h2", "h3", "h4", "h5", "h6"]
   static let paragraphLikeContainers: Set<String> = [
@@ -87,6 +89,11 @@ extension ContentFinder {
     }
     ranked.sort { $0.1 > $1.1 }
     guard var top = ranked.first?.0, ranked[0].1 > 0 else { return [body] }
+    if debugEnabled {
+      for (i, sc) in ranked.prefix(8) {
+        debugLog("candidate \(tree.name[i]).\(tree.classAndID(i)) score=\(sc) len=\(textLen[i])")
+      }
+    }
     var topScore = scores[top]
 
     // Several near-equal candidates sharing an ancestor: the content is split across
@@ -132,6 +139,7 @@ extension ContentFinder {
     }
     topScore = max(scores[top], topScore)
 
+    if debugEnabled { debugLog("top \(tree.name[top]).\(tree.classAndID(top)) score=\(topScore)") }
     guard let container = tree.parent[top] as Int?, container >= 0 else { return [top] }
     var out: [Int] = []
     let siblingThreshold = max(10, topScore * 0.2)
@@ -353,4 +361,13 @@ extension ContentFinder {
       if remove { tree.remove(i) }
     }
   }
+}
+
+let debugEnabled: Bool = {
+  if let v = getenv("FEEDSPOOL_EXTRACT_DEBUG") { return v.pointee != 0 }
+  return false
+}()
+
+func debugLog(_ s: String) {
+  FileHandle.standardError.write((s + "\n").data(using: .utf8)!)
 }

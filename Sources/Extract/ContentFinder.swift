@@ -187,7 +187,7 @@ struct ContentFinder {
         return false
       }
       if n != "body" && n != "html" && n != "main" {
-        let match = tree.classAndID(i)
+        let match = tree.classAndIDWithoutSlugs(i)
         if !match.isEmpty && isStronglyUnlikely(i, match) {
           toRemove.append(i)
           return false
@@ -308,7 +308,7 @@ struct ContentFinder {
       let n = tree.name[i]
       if n == "body" || n == "a" || n == "main" || n == "article" || n == "html" { return true }
       if n == "table" || n == "code" || n == "pre" { return false }
-      let match = tree.classAndID(i)
+      let match = tree.classAndIDWithoutSlugs(i)
       if match.isEmpty { return true }
       if ContentFinder.containsAny(match, ContentFinder.unlikelyWords)
         && !ContentFinder.containsAny(match, ContentFinder.maybeWords)

@@ -94,6 +94,16 @@ struct PageTree {
     return (c + " " + d).lowercased()
   }
 
+  /// `classAndID` without tokens of more than three hyphenated words: those are anchors
+  /// made from headings ("sharing-with-a-single-developer"), not names of page parts.
+  func classAndIDWithoutSlugs(_ i: Int) -> String {
+    let all = classAndID(i)
+    if !all.contains("-") { return all }
+    return all.split(separator: " ").filter {
+      $0.split(whereSeparator: { $0 == "-" || $0 == "_" }).count <= 3
+    }.joined(separator: " ")
+  }
+
   /// Live (not removed) children.
   func liveChildren(_ i: Int) -> [Int] { children[i].filter { !removed[$0] } }
 
