@@ -257,6 +257,26 @@ extension ContentFinder {
       for i in drop { tree.remove(i) }
     }
     computeStats()
+    // Blocks repeated word for word (carousel captions, sticky copies of the intro).
+    var seenBlocks = Set<String>()
+    for r in roots {
+      var drop: [Int] = []
+      tree.walk(r) { i in
+        if hasBlockChild[i] { return true }
+        if textLen[i] < 20 || textLen[i] > 250 { return false }
+        // Prose may repeat itself on purpose; only captions and loose blocks are checked.
+        if ["p", "li", "pre", "blockquote", "td", "th", "h2", "h3", "h4", "h5", "h6", "dd"]
+          .contains(tree.name[i])
+        {
+          return false
+        }
+        let t = foldWhitespace(tree.textContent(i))
+        if !seenBlocks.insert(t).inserted { drop.append(i) }
+        return false
+      }
+      for i in drop { tree.remove(i) }
+    }
+    computeStats()
     // Empty blocks.
     for r in roots {
       var drop: [Int] = []

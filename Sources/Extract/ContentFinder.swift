@@ -132,7 +132,7 @@ struct ContentFinder {
     "outbrain", "pager", "pagination", "popup", "promo", "recommend", "related", "remark",
     "replies", "rss", "share", "sharing", "shoutbox", "sidebar", "signup", "skyscraper",
     "social", "sponsor", "subscribe", "supplemental", "taboola", "tags", "toolbar",
-    "trending", "tweet", "widget", "yom-remote", "author-bio", "authorbio", "about-author",
+    "trending", "widget", "yom-remote", "author-bio", "authorbio", "about-author",
     "author-info", "more-stories", "most-popular", "mostpopular", "login", "masthead",
     "skip-link",
   ]
