@@ -260,6 +260,35 @@ struct ContentFinder {
     return text
   }
 
+  /// Drops short blocks that only carry the byline, the date or the article's
+  /// "meta" line (class/id `byline`, `author`, `dateline`, `date`, `timestamp`,
+  /// `published`, `updated`, `posted-on`), and `<time>`-only lines: they are metadata, not body.
+  mutating func dropDatelines() {
+    guard tree.root >= 0 else { return }
+    let words: Set<Substring> = [
+      "byline", "dateline", "timestamp", "date", "pubdate", "published", "updated", "posted",
+      "author", "authors", "writtenby", "time",
+    ]
+    var drop: [Int] = []
+    tree.walk(tree.root) { i in
+      let n = tree.name[i]
+      if n == "body" || n == "html" || n == "article" || n == "main" { return true }
+      let match = tree.classAndIDWithoutSlugs(i)
+      guard !match.isEmpty,
+        match.split(whereSeparator: { $0 == " " || $0 == "-" || $0 == "_" }).contains(where: {
+          words.contains($0)
+        })
+      else { return true }
+      let text = foldWhitespace(tree.textContent(i))
+      if text.count < 120 {
+        drop.append(i)
+        return false
+      }
+      return true
+    }
+    for i in drop { tree.remove(i) }
+  }
+
   // MARK: - Phase 3: unlikely candidates
 
   /// Class/id tokens that name a page part which is never the article, even when another

@@ -91,9 +91,8 @@ public enum Extractor {
 
     var finder = ContentFinder(tree: tree, title: title)
     finder.strip()
-    if meta.byline == nil {
-      finder.bodyByline = finder.takeByline()
-    }
+    finder.bodyByline = finder.takeByline()
+    finder.dropDatelines()
     let stripped = finder.tree.removed
 
     var best: (text: String, html: String, roots: [Int], removed: [Bool])? = nil
