@@ -113,6 +113,25 @@ extension ContentFinder {
       if scores[top] == -.infinity { topScore = 0 } else { topScore = scores[top] }
     }
 
+    // The body split into chunks of the same class (between ads or pull quotes): take
+    // the smallest ancestor holding every substantial chunk.
+    if let cls = tree.attr(top, "class"), !cls.isEmpty {
+      let chunks = ranked.prefix(20).filter {
+        $0.0 != top && tree.attr($0.0, "class") == cls && $0.1 >= topScore * 0.2
+          && textLen[$0.0] >= 100
+      }.map { $0.0 }
+      if !chunks.isEmpty {
+        var ancestor = top
+        for c in chunks {
+          while ancestor >= 0 && !isAncestor(ancestor, of: c) { ancestor = tree.parent[ancestor] }
+        }
+        if ancestor >= 0 && tree.name[ancestor] != "body" && tree.name[ancestor] != "html" {
+          top = ancestor
+          topScore = max(topScore, scores[ancestor])
+        }
+      }
+    }
+
     // Climb while the parent keeps a comparable score.
     var lastScore = topScore
     var p = tree.parent[top]
