@@ -39,6 +39,8 @@ struct ContentFinder {
   var linkLen: [Int] = []
   var commas: [Int] = []
   var hasBlockChild: [Bool] = []
+  var textNodeLength: [Int] = []
+  var textNodeCommas: [Int] = []
 
   /// Byline found in the page body (only looked for when metadata had none).
   var bodyByline: String? = nil
@@ -76,6 +78,7 @@ struct ContentFinder {
   /// so one backwards pass sums subtrees.
   mutating func computeStats() {
     let n = tree.count
+    if textNodeLength.count != n { measureTextNodes() }
     textLen = Array(repeating: 0, count: n)
     linkLen = Array(repeating: 0, count: n)
     commas = Array(repeating: 0, count: n)
@@ -85,25 +88,8 @@ struct ContentFinder {
       defer { i -= 1 }
       if tree.removed[i] { continue }
       if tree.kind[i] == .text {
-        var length = 0
-        var c = 0
-        var inSpace = false
-        for ch in tree.text[i].unicodeScalars {
-          if isSpace(ch) {
-            if !inSpace { length += 1 }
-            inSpace = true
-          } else {
-            length += 1
-            inSpace = false
-            switch ch.value {
-            case 0x2C, 0xFF0C, 0x3001, 0x060C, 0xFE50, 0xFE10, 0xFE11, 0x2E41, 0x2E34, 0x2E32:
-              c += 1
-            default: break
-            }
-          }
-        }
-        textLen[i] = length
-        commas[i] = c
+        textLen[i] = textNodeLength[i]
+        commas[i] = textNodeCommas[i]
       } else if tree.name[i] == "a" {
         linkLen[i] = textLen[i]
       }
@@ -116,6 +102,35 @@ struct ContentFinder {
           hasBlockChild[p] = true
         }
       }
+    }
+  }
+
+  /// Length (whitespace runs count one) and commas of every text node, once: text never
+  /// changes, only which nodes are live.
+  mutating func measureTextNodes() {
+    let n = tree.count
+    textNodeLength = Array(repeating: 0, count: n)
+    textNodeCommas = Array(repeating: 0, count: n)
+    for i in 0..<n where tree.kind[i] == .text {
+      var length = 0
+      var c = 0
+      var inSpace = false
+      for ch in tree.text[i].unicodeScalars {
+        if isSpace(ch) {
+          if !inSpace { length += 1 }
+          inSpace = true
+        } else {
+          length += 1
+          inSpace = false
+          switch ch.value {
+          case 0x2C, 0xFF0C, 0x3001, 0x060C, 0xFE50, 0xFE10, 0xFE11, 0x2E41, 0x2E34, 0x2E32:
+            c += 1
+          default: break
+          }
+        }
+      }
+      textNodeLength[i] = length
+      textNodeCommas[i] = c
     }
   }
 

@@ -211,21 +211,40 @@ struct PageTree {
   }
 }
 
-/// Collapses every run of whitespace (including NBSP) to one space and trims the ends.
+/// Collapses every run of whitespace (including NBSP and the Unicode spaces) to one
+/// space and trims the ends. Works on UTF-8 bytes: this runs over every block of a page.
 func foldWhitespace(_ s: String) -> String {
-  var out = ""
-  out.reserveCapacity(s.utf8.count)
-  var pendingSpace = false
-  for ch in s.unicodeScalars {
-    if isSpace(ch) {
-      pendingSpace = true
-    } else {
-      if pendingSpace && !out.isEmpty { out.unicodeScalars.append(" ") }
+  var s = s
+  return s.withUTF8 { src -> String in
+    var out: [UInt8] = []
+    out.reserveCapacity(src.count)
+    var pendingSpace = false
+    var i = 0
+    let n = src.count
+    while i < n {
+      let b = src[i]
+      var spaceLength = 0
+      if b == 0x20 || (b >= 0x09 && b <= 0x0D) {
+        spaceLength = 1
+      } else if b == 0xC2 && i + 1 < n && src[i + 1] == 0xA0 {
+        spaceLength = 2
+      } else if b == 0xE2 || b == 0xE3 || b == 0xE1, i + 2 < n {
+        let scalar =
+          (UInt32(b & 0x0F) << 12) | (UInt32(src[i + 1] & 0x3F) << 6) | UInt32(src[i + 2] & 0x3F)
+        if let u = Unicode.Scalar(scalar), isSpace(u) { spaceLength = 3 }
+      }
+      if spaceLength > 0 {
+        pendingSpace = true
+        i += spaceLength
+        continue
+      }
+      if pendingSpace && !out.isEmpty { out.append(0x20) }
       pendingSpace = false
-      out.unicodeScalars.append(ch)
+      out.append(b)
+      i += 1
     }
+    return String(decoding: out, as: UTF8.self)
   }
-  return out
 }
 
 @inline(__always)
