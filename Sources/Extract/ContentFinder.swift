@@ -168,8 +168,11 @@ struct ContentFinder {
 
   static func containsAny(_ s: String, _ words: [String]) -> Bool {
     if s.isEmpty { return false }
-    for w in words where s.contains(w) { return true }
-    return false
+    var s = s
+    return s.withUTF8 { hay in
+      for w in words where bytesContain(hay, w) { return true }
+      return false
+    }
   }
 
   func classWeight(_ i: Int, _ flags: Flags) -> Int {
@@ -192,7 +195,7 @@ struct ContentFinder {
     var toRemove: [Int] = []
     tree.walk(tree.root) { i in
       let n = tree.name[i]
-      if ContentFinder.junkTags.contains(n) || n.contains(":") {
+      if ContentFinder.junkTags.contains(n) || n.utf8.contains(UInt8(ascii: ":")) {
         // Keep <noscript> images? No: the visible <img> usually exists too.
         toRemove.append(i)
         return false
@@ -230,7 +233,7 @@ struct ContentFinder {
     }
     if let style = tree.attr(i, "style") {
       let s = style.lowercased().filter { !$0.isWhitespace }
-      if s.contains("display:none") || s.contains("visibility:hidden") { return true }
+      if ContentFinder.containsAny(s, ["display:none", "visibility:hidden"]) { return true }
     }
     return false
   }
@@ -320,6 +323,7 @@ struct ContentFinder {
   /// Never true for an element holding the page's `<h1>` or an `articleBody`, or a big
   /// share of the page text... which keeps wrappers like `has-comments` safe.
   func isStronglyUnlikely(_ i: Int, _ match: String) -> Bool {
+    if !ContentFinder.containsAny(match, ContentFinder.strongPrefixes) { return false }
     var hit = false
     for token in match.split(separator: " ") {
       let t = token.drop(while: { $0 == "-" || $0 == "_" })
@@ -363,5 +367,28 @@ struct ContentFinder {
       return true
     }
     for i in toRemove { tree.remove(i) }
+  }
+}
+
+/// Whether the UTF-8 bytes `hay` contain `needle` (plain byte search: class names are
+/// short, and Foundation's `contains` is far slower on Linux).
+func bytesContain(_ hay: UnsafeBufferPointer<UInt8>, _ needle: String) -> Bool {
+  var needle = needle
+  return needle.withUTF8 { nd in
+    let n = nd.count
+    if n == 0 { return true }
+    if hay.count < n { return false }
+    let first = nd[0]
+    var i = 0
+    let last = hay.count - n
+    while i <= last {
+      if hay[i] == first {
+        var k = 1
+        while k < n && hay[i + k] == nd[k] { k += 1 }
+        if k == n { return true }
+      }
+      i += 1
+    }
+    return false
   }
 }

@@ -94,7 +94,7 @@ extension PageTree {
         continue
       }
       let n = name[e]
-      if PageTree.unwrapTags.contains(n) || n.contains(":") || n.isEmpty
+      if PageTree.unwrapTags.contains(n) || n.utf8.contains(UInt8(ascii: ":")) || n.isEmpty
         || !n.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) })
       {
         stack.append(contentsOf: children[e].reversed())

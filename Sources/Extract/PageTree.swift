@@ -17,6 +17,9 @@ struct PageTree {
   var attrs: [[(name: String, value: String)]] = []
   var parent: [Int] = []
   var children: [[Int]] = []
+  /// Lower-cased "class id" of each element, and the same without heading-anchor slugs.
+  var classID: [String] = []
+  var classIDNoSlugs: [String] = []
   /// Removed subtrees are kept in the arrays but skipped by every walk.
   var removed: [Bool] = []
 
@@ -69,6 +72,22 @@ struct PageTree {
   ) -> Int {
     kind.append(k)
     name.append(n)
+    var c = ""
+    var d = ""
+    for attribute in a {
+      if attribute.name == "class" { c = attribute.value.lowercased() }
+      if attribute.name == "id" { d = attribute.value.lowercased() }
+    }
+    let both = d.isEmpty ? c : (c.isEmpty ? d : c + " " + d)
+    classID.append(both)
+    if both.utf8.contains(UInt8(ascii: "-")) {
+      classIDNoSlugs.append(
+        both.split(separator: " ").filter {
+          $0.split(whereSeparator: { $0 == "-" || $0 == "_" }).count <= 3
+        }.joined(separator: " "))
+    } else {
+      classIDNoSlugs.append(both)
+    }
     text.append(t)
     attrs.append(a)
     parent.append(p)
@@ -87,22 +106,11 @@ struct PageTree {
   func isElement(_ i: Int) -> Bool { kind[i] == .element }
 
   /// Lower-cased "class id" string used by the class/id heuristics.
-  func classAndID(_ i: Int) -> String {
-    let c = attr(i, "class") ?? ""
-    let d = attr(i, "id") ?? ""
-    if d.isEmpty { return c.lowercased() }
-    return (c + " " + d).lowercased()
-  }
+  func classAndID(_ i: Int) -> String { classID[i] }
 
   /// `classAndID` without tokens of more than three hyphenated words: those are anchors
   /// made from headings ("sharing-with-a-single-developer"), not names of page parts.
-  func classAndIDWithoutSlugs(_ i: Int) -> String {
-    let all = classAndID(i)
-    if !all.contains("-") { return all }
-    return all.split(separator: " ").filter {
-      $0.split(whereSeparator: { $0 == "-" || $0 == "_" }).count <= 3
-    }.joined(separator: " ")
-  }
+  func classAndIDWithoutSlugs(_ i: Int) -> String { classIDNoSlugs[i] }
 
   /// Live (not removed) children.
   func liveChildren(_ i: Int) -> [Int] { children[i].filter { !removed[$0] } }
