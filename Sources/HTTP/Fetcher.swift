@@ -42,8 +42,8 @@ public final class Fetcher: Sendable {
     driver.shutdown()
   }
 
-  /// Easy handles and header lists alive now (0 when idle: nothing leaks).
-  var liveResources: (handles: Int, headerLists: Int) { counter.snapshot }
+  /// Easy handles, header lists and transfers alive now (all 0 when idle: nothing leaks).
+  var liveResources: ResourceCounter.Counts { counter.snapshot }
 
   /// Fetches `request.url`, following at most `request.limits.maxRedirects` redirects.
   /// Cancelling the calling task ends the transfer with `.failed(.cancelled)`.
