@@ -366,7 +366,7 @@ import Testing
     server.route("/n") { [unowned server] request in
       let deadline = ContinuousClock.now + .seconds(5)
       while ContinuousClock.now < deadline {
-        if Set(server.requests(for: "/n").map(\.connection)).count >= count { break }
+        if server.openConnections >= count { break }
         usleep(5000)
       }
       return .text(String(request.target.split(separator: "=").last ?? ""))
@@ -382,7 +382,7 @@ import Testing
           // so the count read after covers every server thread seen before.
           let threads = (try? threadCount()) ?? 0
           peak = max(peak, threads - self.server.openConnections)
-          if self.server.requests(for: "/n").count >= count { break }
+          if self.server.requestCount >= count { break }
           try? await Task.sleep(for: .milliseconds(5))
         }
         return peak
@@ -568,7 +568,7 @@ func waitUntil(_ condition: () -> Bool) async throws {
 func expectNothingLive(_ fetcher: Fetcher, sourceLocation: SourceLocation = #_sourceLocation)
   async
 {
-  for _ in 0..<100 where fetcher.liveResources != .init() {
+  for _ in 0..<30 where fetcher.liveResources != .init() {
     try? await Task.sleep(for: .milliseconds(10))
   }
   #expect(fetcher.liveResources == .init(), "leaked", sourceLocation: sourceLocation)
