@@ -144,6 +144,46 @@ import Testing
     }
   }
 
+  @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/zstd")))
+  func decodesZstdBodies() async throws {
+    let text = Array(String(repeating: "<entry>zstd</entry>\n", count: 300).utf8)
+    let directory = try TemporaryDirectory(prefix: "zstd")
+    let input = directory.appending("body")
+    try Data(text).write(to: input)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/zstd")
+    process.arguments = ["-q", "-f", input.path, "-o", directory.appending("body.zst").path]
+    try process.run()
+    process.waitUntilExit()
+    let compressed = Array(try Data(contentsOf: directory.appending("body.zst")))
+    server.route("/zst") { _ in
+      ServedResponse(status: 200, headers: ["Content-Encoding": "zstd"], body: compressed)
+    }
+    try await withFetcher { fetcher in
+      let result = await fetcher.fetch(FetchRequest(url: url("/zst"), trusted: true))
+      #expect(result.response?.body == text)
+    }
+  }
+
+  @Test func brokenResponsesAreProtocolErrors() async throws {
+    server.route("/badgzip") { _ in
+      ServedResponse(
+        status: 200, headers: ["Content-Encoding": "gzip"], body: Array("not gzip at all".utf8))
+    }
+    server.route("/truncated") { _ in
+      var response = ServedResponse(
+        status: 200, headers: ["Content-Length": "100"], body: Array("only ten!!".utf8))
+      response.close = true
+      return response
+    }
+    try await withFetcher { fetcher in
+      for path in ["/badgzip", "/truncated"] {
+        let result = await fetcher.fetch(FetchRequest(url: url(path), trusted: true))
+        #expect(result.failure?.kind == .protocolError, "\(path): \(result)")
+      }
+    }
+  }
+
   @Test func followsAndRecordsRedirects() async throws {
     server.route("/old") { _ in
       var response = ServedResponse.redirect(301, to: "mid?x=1")
