@@ -17,16 +17,22 @@ import CCurl
 public final class Fetcher: Sendable {
   public let userAgent: String
   public let policy: NetworkPolicy
+  /// PEM file of the certificate authorities to trust; nil: the system's bundle.
+  public let caBundlePath: String?
   private let allow: Set<String>
   private let driver: MultiDriver
   private let counter = ResourceCounter()
 
+  /// `maxConnectionsPerHost` and `maxTotalConnections` bound the connection pool; transfers
+  /// beyond them wait inside libcurl (their time counts against `totalTimeout`).
+  /// `caBundlePath`: a PEM file of CAs to trust instead of the system's (private CAs).
   public init(
     userAgent: String, policy: NetworkPolicy, maxConnectionsPerHost: Int = 4,
-    maxTotalConnections: Int = 64
+    maxTotalConnections: Int = 64, caBundlePath: String? = nil
   ) {
     self.userAgent = userAgent
     self.policy = policy
+    self.caBundlePath = caBundlePath
     self.allow = policy.normalizedAllow
     self.driver = MultiDriver(
       maxConnectionsPerHost: maxConnectionsPerHost, maxTotalConnections: maxTotalConnections)
@@ -72,7 +78,8 @@ public final class Fetcher: Sendable {
       let firstTrustedHop = request.trusted && redirects.isEmpty
       let screened = !firstTrustedHop && !allow.contains(target.allowKey)
       let spec = HopSpec(
-        url: url, userAgent: userAgent, etag: request.etag, lastModified: request.lastModified,
+        url: url, userAgent: userAgent, caBundlePath: caBundlePath, etag: request.etag,
+        lastModified: request.lastModified,
         accept: request.accept, maxBodyBytes: request.limits.maxBodyBytes,
         connectTimeoutMs: min(request.limits.connectTimeout, remaining).milliseconds,
         timeoutMs: remaining.milliseconds, lowSpeedLimit: request.limits.lowSpeedLimit,

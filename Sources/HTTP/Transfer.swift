@@ -11,6 +11,7 @@ import Synchronization
 struct HopSpec: Sendable {
   var url: String
   var userAgent: String
+  var caBundlePath: String?
   var etag: String?
   var lastModified: String?
   var accept: String?
@@ -148,6 +149,7 @@ final class Transfer: @unchecked Sendable {
       fs_easy_setopt_long(h, CURLOPT_PIPEWAIT, 1)
     }
     fs_easy_setopt_string(h, CURLOPT_USERAGENT, spec.userAgent)
+    if let ca = spec.caBundlePath { fs_easy_setopt_string(h, CURLOPT_CAINFO, ca) }
     // No proxy from the environment: the SSRF guard judges the address really connected.
     fs_easy_setopt_string(h, CURLOPT_PROXY, "")
     fs_easy_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, max(1, spec.connectTimeoutMs))
