@@ -125,10 +125,8 @@ final class Transfer: @unchecked Sendable {
     continuation?.resume(returning: outcome)
   }
 
-  var errorMessage: String {
-    let text = String(cString: errorBuffer)
-    return text.isEmpty ? "" : text
-  }
+  /// libcurl's detailed message for a failed transfer (CURLOPT_ERRORBUFFER), or "".
+  var errorMessage: String { String(cString: errorBuffer) }
 
   private func configure(_ spec: HopSpec) {
     guard let h = handle else { return }
