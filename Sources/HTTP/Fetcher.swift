@@ -5,6 +5,12 @@ import CCurl
 /// server offers it), conditional GET, decoded bodies, redirects followed hop by hop with
 /// an SSRF guard on each hop.
 ///
+/// The SSRF guard judges the address actually used, twice: when libcurl opens a socket
+/// (CURLOPT_OPENSOCKETFUNCTION, so DNS tricks do not help) and just before each request is
+/// sent (CURLOPT_PREREQFUNCTION), because a hop may reuse a pooled connection that a trusted
+/// hop opened to a private address. Proxies from the environment are ignored, so the
+/// address judged is the server's.
+///
 /// ```swift
 /// let fetcher = Fetcher(userAgent: "feedspool/1.0", policy: NetworkPolicy(allow: []))
 /// switch await fetcher.fetch(FetchRequest(url: feedURL, etag: state.etag, trusted: true)) {
