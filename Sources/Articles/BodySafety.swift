@@ -108,8 +108,10 @@ public enum BodySafety {
 
   /// Byte length of the white space character ending just before `end`, or nil.
   static func spaceLength(before s: [UInt8], end: Int) -> Int? {
-    for len in [1, 2, 3] where end - len >= 0 {
+    var len = 1
+    while len <= 3 && end - len >= 0 {
       if let l = spaceLength(s, at: end - len), l == len { return len }
+      len += 1
     }
     return nil
   }

@@ -443,13 +443,13 @@ final class Renderer {
 
   /// An absolute, safe link target, or nil (the text stays, the link goes).
   func linkURL(_ href: String) -> String? {
-    let trimmed = href.trimmingCharacters(in: .whitespacesAndNewlines)
-    if trimmed.hasPrefix("#") { return nil }
-    if trimmed.lowercased().hasPrefix("mailto:") {
+    let trimmed = Renderer.trimmed(href)
+    if trimmed.utf8.first == 0x23 { return nil }  // "#anchor": in-page only
+    if Renderer.hasASCIIPrefix(trimmed, "mailto:") {
       let ok = trimmed.unicodeScalars.allSatisfy {
         $0.value > 0x20 && $0.value != 0x7F && !"<>()\\\"'`".unicodeScalars.contains($0)
       }
-      return ok && trimmed.count > 7 && Renderer.safe(trimmed) ? trimmed : nil
+      return ok && trimmed.utf8.count > 7 && Renderer.safe(trimmed) ? trimmed : nil
     }
     guard let url = CanonicalURL.normalize(trimmed, base: base, removingTracking: true),
       Renderer.safe(url)
@@ -457,10 +457,39 @@ final class Renderer {
     return url
   }
 
+  /// ASCII white space and controls off both ends.
+  static func trimmed(_ s: String) -> String {
+    let u = s.utf8
+    guard let first = u.firstIndex(where: { $0 > 0x20 }) else { return "" }
+    let last = u.lastIndex(where: { $0 > 0x20 })!
+    if first == u.startIndex && last == u.index(before: u.endIndex) { return s }
+    return String(s[first...last])
+  }
+
+  static func hasASCIIPrefix(_ s: String, _ prefix: String) -> Bool {
+    let a = Array(s.utf8.prefix(prefix.utf8.count))
+    return a.count == prefix.utf8.count && zip(a, prefix.utf8).allSatisfy { asciiLower($0) == $1 }
+  }
+
+  /// Case-insensitive (ASCII) substring test on the UTF-8 bytes.
+  static func containsASCII(_ s: String, _ needle: String) -> Bool {
+    let h = Array(s.utf8)
+    let n = Array(needle.utf8)
+    guard h.count >= n.count else { return false }
+    var i = 0
+    while i + n.count <= h.count {
+      var k = 0
+      while k < n.count && asciiLower(h[i + k]) == n[k] { k += 1 }
+      if k == n.count { return true }
+      i += 1
+    }
+    return false
+  }
+
   /// No scheme-like `script:` or `data:text/html` anywhere inside (e.g. in a query).
   static func safe(_ url: String) -> Bool {
-    let l = url.lowercased()
-    return !l.contains("script:") && !l.contains("script%3a") && !l.contains("data:text/html")
+    !containsASCII(url, "script:") && !containsASCII(url, "script%3a")
+      && !containsASCII(url, "data:text/html")
   }
 
   /// A link destination: parentheses escaped (everything else is percent-encoded).
@@ -489,8 +518,8 @@ final class Renderer {
       }
     }
     for c in candidates {
-      let t = c.trimmingCharacters(in: .whitespacesAndNewlines)
-      if t.isEmpty || t.lowercased().hasPrefix("data:") { continue }
+      let t = Renderer.trimmed(c)
+      if t.isEmpty || Renderer.hasASCIIPrefix(t, "data:") { continue }
       if let url = CanonicalURL.normalize(t, base: base, removingTracking: false),
         Renderer.safe(url)
       {
