@@ -100,9 +100,7 @@ public enum CanonicalURL {
   /// True when the query parameter `name` (as written, possibly percent-encoded) is a
   /// tracking parameter.
   public static func isTrackingParameter(_ name: String) -> Bool {
-    let lower = String(
-      decoding: percentDecodedUnreserved(Array(name.utf8)).map(asciiLower), as: UTF8.self)
-    return lower.hasPrefix("utm_") || trackingParameters.contains(lower)
+    isTrackingName(normalizePercent(Array(name.utf8), allowed: allAllowed)[...])
   }
 
   // MARK: - Parsing
@@ -359,9 +357,9 @@ public enum CanonicalURL {
   }
 
   static func isTrackingName(_ name: ArraySlice<UInt8>) -> Bool {
-    guard name.count >= 3 else { return false }
-    let lower = String(
-      decoding: percentDecodedUnreserved(Array(name)).map(asciiLower), as: UTF8.self)
+    guard name.count >= 3, name.count <= 40 else { return false }
+    // Query bytes are normalized already: an encoded unreserved character is decoded.
+    let lower = String(decoding: name.map(asciiLower), as: UTF8.self)
     return lower.hasPrefix("utm_") || trackingParameters.contains(lower)
   }
 
@@ -418,9 +416,7 @@ public enum CanonicalURL {
     return out
   }
 
-  static func percentDecodedUnreserved(_ bytes: [UInt8]) -> [UInt8] {
-    normalizePercent(bytes, allowed: [Bool](repeating: true, count: 256))
-  }
+  static let allAllowed = [Bool](repeating: true, count: 256)
 
   static func percentDecodedAll(_ bytes: [UInt8]) -> [UInt8] {
     var out: [UInt8] = []
