@@ -35,9 +35,9 @@ import Yams
       <title>Atom side</title><id>urn:x</id><updated>2024-03-01T00:00:00Z</updated>
       <entry><title>Third</title><id>urn:3</id><link href="posts/three#comments"/>
         <updated>2024-03-01T08:00:00+02:00</updated><summary>three</summary></entry>
-      <entry><title>First again, via Atom</title><id>urn:1</id>
-        <link rel="alternate" href="\(base)/posts/one?fbclid=xyz"/>
-        <published>2024-02-27T13:04:00Z</published><content type="html">&lt;p&gt;dup&lt;/p&gt;</content></entry>
+      <entry><title>Fourth again, via Atom</title><id>urn:4</id>
+        <link rel="alternate" href="\(base)/posts/four?fbclid=xyz"/>
+        <published>2024-04-01T09:30:00Z</published><content type="html">&lt;p&gt;dup&lt;/p&gt;</content></entry>
     </feed>
     """
   }
@@ -164,6 +164,10 @@ import Yams
     #expect(delivered.count == 5, "\(delivered)")
     #expect(files(dir.path + "/spool/tmp").isEmpty)
     #expect(delivered.contains("2024-02-27-models-grow-up-quotes-and-colons.md"))
+    // The article offered by the RDF and the Atom feed: once, from whichever came first.
+    #expect(
+      delivered.filter { $0 == "2024-04-01-fourth.md" || $0 == "2024-04-01-fourth-again-via-atom.md" }
+        .count == 1)
 
     // The RSS item: front matter reads back exactly, tracking parameters gone.
     let text = try String(
