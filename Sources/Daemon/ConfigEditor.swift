@@ -33,6 +33,37 @@ public enum ConfigEditor {
     try add(to: text, list: .feeds, url: url, topics: topics, category: category)
   }
 
+  /// A feed or page to add.
+  public struct NewEntry: Sendable, Equatable {
+    public var url: String
+    public var topics: [String]
+    public var category: String?
+    public init(url: String, topics: [String] = [], category: String? = nil) {
+      self.url = url
+      self.topics = topics
+      self.category = category
+    }
+  }
+
+  public struct BatchResult: Sendable, Equatable {
+    /// The edited text (the input itself when nothing was added).
+    public var text: String
+    /// The URLs added (trimmed), in order.
+    public var added: [String]
+    /// One error per entry left out: `.invalidURL`, or `.alreadyListed` (also for a URL
+    /// given twice in the batch).
+    public var skipped: [ConfigEditError]
+  }
+
+  /// Appends many feeds in one edit (for `import-opml`): the file is read and verified
+  /// once, not once per feed. Entries that cannot be added are skipped and reported; any
+  /// other problem (an invalid config, a layout this editor does not rewrite) throws.
+  public static func addFeeds(
+    to text: String, _ feeds: [NewEntry]
+  ) throws(ConfigEditError) -> BatchResult {
+    try add(to: text, list: .feeds, feeds)
+  }
+
   /// Removes the feed whose URL is `url` (compared after trimming spaces).
   public static func removeFeed(from text: String, url: String) throws(ConfigEditError) -> String {
     try remove(from: text, list: .feeds, url: url)
@@ -155,12 +186,8 @@ extension ConfigEditor {
       || u[column + 1] == 0x09
   }
 
-  static func layout(_ text: String, _ lines: Lines, _ list: List) throws(ConfigEditError) -> Layout
+  static func layout(_ root: Node?, _ lines: Lines, _ list: List) throws(ConfigEditError) -> Layout
   {
-    let root: Node?
-    do { root = try Yams.compose(yaml: text) } catch {
-      throw .invalidConfig("\(error)")
-    }
     guard let root else { return .absent(rootIndent: 0) }
     guard let map = root.mapping else { throw .invalidConfig("the config is not a mapping") }
     if isFlow(map.mark, "{", lines) {
@@ -337,81 +364,112 @@ extension ConfigEditor {
     return t
   }
 
-  static func parse(_ text: String) -> Result<Config, ConfigErrors> {
-    do throws(ConfigErrors) {
-      var c = try Config.parse(text, file: "<config>", environment: [:])
-      c.warnings = []
-      return .success(c)
+  /// Reads the config before an edit: one compose, whose tree also serves for the layout.
+  static func read(_ text: String) throws(ConfigEditError) -> (Config, Node?) {
+    var reader = ConfigReader(file: "<config>")
+    var config = Config(environment: [:])
+    config.file = "<config>"
+    let root: Node?
+    do { root = try Yams.compose(yaml: text) } catch let e as YamlError {
+      throw .invalidConfig(reader.yamlIssue(e).description)
     } catch {
-      return .failure(error)
+      throw .invalidConfig("\(error)")
     }
+    if let root { reader.read(root, into: &config) }
+    if !reader.errors.isEmpty {
+      throw .invalidConfig(ConfigErrors(issues: reader.errors).description)
+    }
+    return (config, root)
   }
 
   static func add(
     to text: String, list: List, url: String, topics: [String], category: String?
   ) throws(ConfigEditError) -> String {
-    let url = try checkedURL(url)
-    let before: Config
-    switch parse(text) {
-    case .success(let c): before = c
-    case .failure(let e): throw .invalidConfig(e.description)
+    let batch = try add(
+      to: text, list: list, [NewEntry(url: url, topics: topics, category: category)])
+    if let refused = batch.skipped.first { throw refused }
+    return batch.text
+  }
+
+  static func add(
+    to text: String, list: List, _ wanted: [NewEntry]
+  ) throws(ConfigEditError) -> BatchResult {
+    let (before, root) = try read(text)
+    var listed = Set(list == .feeds ? before.feeds.map(\.url) : before.articles.map(\.url))
+    var entries: [NewEntry] = []
+    var skipped: [ConfigEditError] = []
+    for var entry in wanted {
+      do throws(ConfigEditError) {
+        entry.url = try checkedURL(entry.url)
+      } catch {
+        skipped.append(error)
+        continue
+      }
+      guard listed.insert(entry.url).inserted else {
+        skipped.append(.alreadyListed(url: entry.url, list: list.rawValue))
+        continue
+      }
+      entries.append(entry)
     }
-    let listed = list == .feeds ? before.feeds.map(\.url) : before.articles.map(\.url)
-    if listed.contains(url) { throw .alreadyListed(url: url, list: list.rawValue) }
+    guard !entries.isEmpty else { return BatchResult(text: text, added: [], skipped: skipped) }
 
     var lines = Lines(text)
-    switch try layout(text, lines, list) {
-    case .absent(let rootIndent):
-      var style = Style(dashIndent: rootIndent + indentUnit(lines))
-      if case .block(_, let otherKeyIndent, let otherDash, let entries) = try? layout(
-        text, lines, list.other), !entries.isEmpty
-      {
-        style = self.style(of: entries, dashIndent: otherDash, lines)
-        style.dashIndent = rootIndent + (otherDash - otherKeyIndent)
+    func render(_ style: Style) -> [String] {
+      var out: [String] = []
+      for e in entries {
+        if style.separated && !out.isEmpty { out.append(lines.new("")) }
+        out += Self.render(
+          url: e.url, topics: e.topics, category: e.category, style: style, lines: lines)
       }
-      let newLines = render(
-        url: url, topics: topics, category: category, style: style, lines: lines)
+      return out
+    }
+    func styleFromOtherList(keyIndent: Int) -> Style {
+      var style = Style(dashIndent: keyIndent + indentUnit(lines))
+      if case .block(_, let otherKeyIndent, let otherDash, let others)? = try? layout(
+        root, lines, list.other), !others.isEmpty
+      {
+        style = self.style(of: others, dashIndent: otherDash, lines)
+        style.dashIndent = keyIndent + (otherDash - otherKeyIndent)
+      }
+      return style
+    }
+    switch try layout(root, lines, list) {
+    case .absent(let rootIndent):
+      let newLines = render(styleFromOtherList(keyIndent: rootIndent))
       if let last = lines.lines.last, !isBlank(last) { lines.lines.append(lines.new("")) }
       lines.lines.append(lines.new(String(repeating: " ", count: rootIndent) + list.rawValue + ":"))
       lines.lines += newLines
       lines.endsWithNewline = true
     case .empty(let keyLine, let keyIndent, let rewrite):
-      var style = Style(dashIndent: keyIndent + indentUnit(lines))
-      if case .block(_, let otherKeyIndent, let otherDash, let entries) = try? layout(
-        text, lines, list.other), !entries.isEmpty
-      {
-        style = self.style(of: entries, dashIndent: otherDash, lines)
-        style.dashIndent = keyIndent + (otherDash - otherKeyIndent)
-      }
       if rewrite { lines.lines[keyLine] = emptiedKeyLine(lines.lines[keyLine], list, lines) }
-      let newLines = render(
-        url: url, topics: topics, category: category, style: style, lines: lines)
-      lines.lines.insert(contentsOf: newLines, at: keyLine + 1)
-    case .block(_, _, let dashIndent, let entries):
-      let style = self.style(of: entries, dashIndent: dashIndent, lines)
-      var newLines = render(
-        url: url, topics: topics, category: category, style: style, lines: lines)
+      lines.lines.insert(
+        contentsOf: render(styleFromOtherList(keyIndent: keyIndent)), at: keyLine + 1)
+    case .block(_, _, let dashIndent, let existing):
+      let style = self.style(of: existing, dashIndent: dashIndent, lines)
+      var newLines = render(style)
       if style.separated { newLines.insert(lines.new(""), at: 0) }
-      let at = entries.last.map { $0.last + 1 } ?? 0
+      let at = existing.last.map { $0.last + 1 } ?? 0
       lines.lines.insert(contentsOf: newLines, at: at)
     }
     let result = lines.text
 
     var expected = before
-    switch list {
-    case .feeds:
-      var f = Config.FeedConfig(url: url)
-      f.topics = topics
-      if let category { f.category = category }
-      expected.feeds.append(f)
-    case .articles:
-      var a = Config.ArticleConfig(url: url)
-      a.topics = topics
-      if let category { a.category = category }
-      expected.articles.append(a)
+    for e in entries {
+      switch list {
+      case .feeds:
+        var f = Config.FeedConfig(url: e.url)
+        f.topics = e.topics
+        if let category = e.category { f.category = category }
+        expected.feeds.append(f)
+      case .articles:
+        var a = Config.ArticleConfig(url: e.url)
+        a.topics = e.topics
+        if let category = e.category { a.category = category }
+        expected.articles.append(a)
+      }
     }
     try verify(result, expected)
-    return result
+    return BatchResult(text: result, added: entries.map(\.url), skipped: skipped)
   }
 
   /// `feeds: []  # none yet` -> `feeds:  # none yet`.
@@ -434,13 +492,9 @@ extension ConfigEditor {
 
   static func remove(from text: String, list: List, url: String) throws(ConfigEditError) -> String {
     let target = url.trimmingCharacters(in: .whitespaces)
-    let before: Config
-    switch parse(text) {
-    case .success(let c): before = c
-    case .failure(let e): throw .invalidConfig(e.description)
-    }
+    let (before, root) = try read(text)
     var lines = Lines(text)
-    guard case .block(let keyLine, _, _, let entries) = try layout(text, lines, list),
+    guard case .block(let keyLine, _, _, let entries) = try layout(root, lines, list),
       let index = entries.firstIndex(where: { $0.url == target })
     else { throw .notListed(url: target, list: list.rawValue) }
     let entry = entries[index]
@@ -473,13 +527,17 @@ extension ConfigEditor {
     return result
   }
 
+  /// The edited text, read back with `Config.parse`, must be exactly the expected config.
   static func verify(_ result: String, _ expected: Config) throws(ConfigEditError) {
-    switch parse(result) {
-    case .failure(let e): throw .editFailed("the edited file does not parse: \(e.description)")
-    case .success(let after):
-      guard after == expected else {
-        throw .editFailed("the edited file does not read back as the expected config")
-      }
+    var after: Config
+    do throws(ConfigErrors) {
+      after = try Config.parse(result, file: "<config>", environment: [:])
+    } catch {
+      throw .editFailed("the edited file does not parse: \(error.description)")
+    }
+    after.warnings = []
+    guard after == expected else {
+      throw .editFailed("the edited file does not read back as the expected config")
     }
   }
 }

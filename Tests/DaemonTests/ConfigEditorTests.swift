@@ -395,3 +395,41 @@ private let bare = """
   }
   #expect(try feeds(String(contentsOfFile: fresh, encoding: .utf8)).map(\.topics) == [["N"]])
 }
+
+@Test func batchAddSkipsAndReportsWhatCannotBeAdded() throws {
+  let result = try ConfigEditor.addFeeds(
+    to: commented,
+    [
+      .init(url: "https://one.example/f", topics: ["A"]),
+      .init(url: "not a url"),
+      .init(url: "https://example.net/atom.xml"),  // already in the file
+      .init(url: "https://two.example/f", category: "research"),
+      .init(url: " https://one.example/f "),  // twice in the batch
+    ])
+  #expect(result.added == ["https://one.example/f", "https://two.example/f"])
+  #expect(
+    result.skipped == [
+      .invalidURL("not a url"),
+      .alreadyListed(url: "https://example.net/atom.xml", list: "feeds"),
+      .alreadyListed(url: "https://one.example/f", list: "feeds"),
+    ])
+  // Both new entries follow the file's blank-line-separated style.
+  #expect(
+    result.text.contains(
+      """
+          category: research
+
+        - url: https://one.example/f
+          topics: [A]
+
+        - url: https://two.example/f
+          category: research
+
+      # pages read once
+      """))
+  #expect(try feeds(result.text).map(\.url).suffix(2) == result.added[...])
+  // Nothing to add: the text comes back as it was.
+  let none = try ConfigEditor.addFeeds(to: commented, [.init(url: "https://example.net/atom.xml")])
+  #expect(none.text == commented)
+  #expect(none.added.isEmpty)
+}
