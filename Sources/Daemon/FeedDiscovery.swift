@@ -23,6 +23,8 @@ public struct DiscoveredFeed: Sendable, Equatable {
 public enum FeedDiscovery {
   /// What `resolve` needs from a fetch: status, Content-Type, body, and the URL after
   /// redirects (relative links on the page are resolved against it). Nil: no answer.
+  /// Only the URL given to `resolve` is the operator's; the others come from its page, so
+  /// a closure over `Fetcher` should mark only that one `trusted`.
   public typealias Fetch =
     @Sendable (String) async -> (
       status: Int, contentType: String?, body: [UInt8], finalURL: String

@@ -55,8 +55,16 @@ public enum OPMLError: Error, Sendable, Equatable, CustomStringConvertible {
 public enum OPML {
   public static func parse(_ bytes: [UInt8]) throws(OPMLError) -> [OPMLFeed] {
     guard !bytes.isEmpty else { throw .unparseable("the file is empty") }
-    let doc: XMLDocument
-    do { doc = try XMLDocument.parseXML(bytes) } catch {
+    var doc: XMLDocument
+    do {
+      doc = try XMLDocument.parseXML(bytes)
+      // Hand-made and some exported files carry a bare `&` in URLs and titles, which the
+      // recovering parser would drop with what follows; escape those and read again.
+      if !doc.wellFormed, let fixed = escapingBareAmpersands(bytes) {
+        let second = try XMLDocument.parseXML(fixed)
+        if second.root != nil { doc = second }
+      }
+    } catch {
       switch error {
       case .unparseable(let m): throw .unparseable(m)
       case .outOfMemory: throw .unparseable("out of memory")
@@ -124,6 +132,45 @@ public enum OPML {
       }
       return t
     }
+  }
+
+  /// The bytes with every `&` that does not start an entity or character reference
+  /// written as `&amp;`; nil when there is none.
+  static func escapingBareAmpersands(_ bytes: [UInt8]) -> [UInt8]? {
+    func isReference(at i: Int) -> Bool {
+      var j = i + 1
+      let hex =
+        j + 1 < bytes.count && bytes[j] == UInt8(ascii: "#")
+        && (bytes[j + 1] | 0x20) == UInt8(ascii: "x")
+      let decimal = !hex && j < bytes.count && bytes[j] == UInt8(ascii: "#")
+      if hex { j += 2 } else if decimal { j += 1 }
+      let start = j
+      while j < bytes.count, j - start < 32 {
+        let c = bytes[j]
+        let lower = c | 0x20
+        let digit = c >= 0x30 && c <= 0x39
+        let letter = lower >= 0x61 && lower <= 0x7A
+        let ok =
+          hex
+          ? digit || (lower >= 0x61 && lower <= 0x66)
+          : decimal
+            ? digit : letter || (j > start && (digit || c == 0x2D || c == 0x2E || c == 0x5F))
+        if !ok { break }
+        j += 1
+      }
+      return j > start && j < bytes.count && bytes[j] == UInt8(ascii: ";")
+    }
+    var out: [UInt8] = []
+    var changed = false
+    out.reserveCapacity(bytes.count + 64)
+    for (i, b) in bytes.enumerated() {
+      out.append(b)
+      if b == UInt8(ascii: "&") && !isReference(at: i) {
+        out += Array("amp;".utf8)
+        changed = true
+      }
+    }
+    return changed ? out : nil
   }
 
   /// `/Tech/AI,News` -> `Tech`, `AI`, `News`.

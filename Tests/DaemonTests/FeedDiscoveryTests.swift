@@ -110,12 +110,13 @@ private let rss = """
   <?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>
   """
 
-/// `FeedDiscovery.Fetch` on the real fetcher, as the command line uses it.
+/// `FeedDiscovery.Fetch` on the real fetcher, as the command line uses it. The loopback
+/// server is allowed explicitly: discovered URLs are not trusted.
 private func realFetch(_ server: LoopbackHTTPServer) -> (Fetcher, FeedDiscovery.Fetch) {
   let fetcher = Fetcher(
     userAgent: "feedspool-test", policy: NetworkPolicy(allow: ["127.0.0.1:\(server.port)"]))
   let fetch: FeedDiscovery.Fetch = { url in
-    switch await fetcher.fetch(FetchRequest(url: url, trusted: true)) {
+    switch await fetcher.fetch(FetchRequest(url: url, trusted: false)) {
     case .fetched(let r), .httpStatus(let r), .notModified(let r):
       return (r.status, r.headers["Content-Type"], r.body, r.url)
     case .failed:

@@ -120,6 +120,16 @@ private let exported = """
     </BODY></OPML>
     """
   let feeds = try OPML.parse(Array(sloppy.utf8))
-  #expect(feeds.map(\.url).count == 1)
-  #expect(feeds.first?.url.hasPrefix("https://x.example/f?a=1") == true)
+  #expect(
+    feeds == [
+      OPMLFeed(url: "https://x.example/f?a=1&b=2", title: "X", topics: ["News & Views"])
+    ])
+  // References stay references when a bare `&` elsewhere needs escaping.
+  let mixed = """
+    <opml><body><outline text="R&amp;D &#x263A; &#233;t&eacute;" title="A & B"
+    xmlUrl="https://y.example/?a=1&b=2&amp;c=3"/></body></opml>
+    """
+  let y = try OPML.parse(Array(mixed.utf8))
+  #expect(y.map(\.url) == ["https://y.example/?a=1&b=2&c=3"])
+  #expect(y.first?.title == "A & B")
 }
