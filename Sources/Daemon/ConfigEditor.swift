@@ -38,10 +38,15 @@ public enum ConfigEditor {
     public var url: String
     public var topics: [String]
     public var category: String?
-    public init(url: String, topics: [String] = [], category: String? = nil) {
+    /// Written as the feed's `title:` (feeds only; ignored for articles).
+    public var title: String?
+    public init(
+      url: String, topics: [String] = [], category: String? = nil, title: String? = nil
+    ) {
       self.url = url
       self.topics = topics
       self.category = category
+      self.title = title
     }
   }
 
@@ -334,17 +339,19 @@ extension ConfigEditor {
     return steps.min() ?? 2
   }
 
-  static func render(
-    url: String, topics: [String], category: String?, style: Style, lines: Lines
-  ) -> [String] {
+  static func render(_ entry: NewEntry, style: Style, lines: Lines) -> [String] {
+    let (url, topics, category) = (entry.url, entry.topics, entry.category)
     let dash =
       String(repeating: " ", count: style.dashIndent) + "-"
       + String(repeating: " ", count: style.gap)
-    if !style.mapping && topics.isEmpty && category == nil {
+    if !style.mapping && topics.isEmpty && category == nil && entry.title == nil {
       return [lines.new(dash + YAMLScalar.render(url, inFlow: false))]
     }
     let pad = String(repeating: " ", count: style.keyColumn)
     var out = [lines.new(dash + "url: " + YAMLScalar.render(url, inFlow: false))]
+    if let title = entry.title {
+      out.append(lines.new(pad + "title: " + YAMLScalar.render(title, inFlow: false)))
+    }
     if !topics.isEmpty {
       let items = topics.map { YAMLScalar.render($0, inFlow: true) }.joined(separator: ", ")
       out.append(lines.new(pad + "topics: [" + items + "]"))
@@ -409,6 +416,7 @@ extension ConfigEditor {
         skipped.append(.alreadyListed(url: entry.url, list: list.rawValue))
         continue
       }
+      if list == .articles { entry.title = nil }  // pages take their title from the page
       entries.append(entry)
     }
     guard !entries.isEmpty else { return BatchResult(text: text, added: [], skipped: skipped) }
@@ -418,8 +426,7 @@ extension ConfigEditor {
       var out: [String] = []
       for e in entries {
         if style.separated && !out.isEmpty { out.append(lines.new("")) }
-        out += Self.render(
-          url: e.url, topics: e.topics, category: e.category, style: style, lines: lines)
+        out += Self.render(e, style: style, lines: lines)
       }
       return out
     }
@@ -459,6 +466,7 @@ extension ConfigEditor {
       case .feeds:
         var f = Config.FeedConfig(url: e.url)
         f.topics = e.topics
+        f.title = e.title
         if let category = e.category { f.category = category }
         expected.feeds.append(f)
       case .articles:

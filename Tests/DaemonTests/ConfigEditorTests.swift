@@ -400,7 +400,7 @@ private let bare = """
   let result = try ConfigEditor.addFeeds(
     to: commented,
     [
-      .init(url: "https://one.example/f", topics: ["A"]),
+      .init(url: "https://one.example/f", topics: ["A"], title: "One: the first"),
       .init(url: "not a url"),
       .init(url: "https://example.net/atom.xml"),  // already in the file
       .init(url: "https://two.example/f", category: "research"),
@@ -420,6 +420,7 @@ private let bare = """
           category: research
 
         - url: https://one.example/f
+          title: "One: the first"
           topics: [A]
 
         - url: https://two.example/f
@@ -428,6 +429,7 @@ private let bare = """
       # pages read once
       """))
   #expect(try feeds(result.text).map(\.url).suffix(2) == result.added[...])
+  #expect(try feeds(result.text).suffix(2).map(\.title) == ["One: the first", nil])
   // Nothing to add: the text comes back as it was.
   let none = try ConfigEditor.addFeeds(to: commented, [.init(url: "https://example.net/atom.xml")])
   #expect(none.text == commented)

@@ -133,3 +133,26 @@ private let exported = """
   #expect(y.map(\.url) == ["https://y.example/?a=1&b=2&c=3"])
   #expect(y.first?.title == "A & B")
 }
+
+@Test func importIntoAConfigAndExportAgain() throws {
+  // What `import-opml` does: read the file, add every feed in one edit.
+  let imported = try OPML.parse(Array(exported.utf8))
+  let config = "# mine\ninterval: 1h\nfeeds:\n  - url: https://loose.example/feed\n"
+  let result = try ConfigEditor.addFeeds(
+    to: config,
+    imported.map { ConfigEditor.NewEntry(url: $0.url, topics: $0.topics, title: $0.title) })
+  #expect(result.added.count == 4)
+  #expect(result.skipped == [.alreadyListed(url: "https://loose.example/feed", list: "feeds")])
+  #expect(result.text.hasPrefix(config))
+  let feeds = try Config.parse(result.text, environment: [:]).feeds
+  #expect(feeds.count == 5)
+  let tokyo = try #require(feeds.first { $0.url == "http://tokyo.example/index.xml" })
+  #expect(tokyo.title == "東京テック")
+  #expect(tokyo.topics == ["日本語ニュース", "Asia", "Japan", "tech"])
+  // And out again: every URL and topic list survives.
+  let again = try OPML.parse(Array(OPML.export(feeds, title: "mine").utf8))
+  #expect(Set(again.map(\.url)) == Set(feeds.map(\.url)))
+  for f in feeds {
+    #expect(again.first { $0.url == f.url }?.topics == f.topics)
+  }
+}
