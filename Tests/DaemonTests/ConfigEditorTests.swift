@@ -435,3 +435,35 @@ private let bare = """
   #expect(none.text == commented)
   #expect(none.added.isEmpty)
 }
+
+/// The sample config shipped in Config/: every feed can be removed, and removing only
+/// takes that entry's lines; re-adding it gives the same feeds.
+@Test func everyFeedOfTheSampleConfig() throws {
+  let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("Config/feedspool.yaml").path
+  let sample = try String(contentsOfFile: path, encoding: .utf8)
+  let original = try feeds(sample)
+  #expect(original.count >= 3)
+  let sampleLines = sample.split(separator: "\n", omittingEmptySubsequences: false)
+  for f in original {
+    let removed = try ConfigEditor.removeFeed(from: sample, url: f.url)
+    #expect(try feeds(removed) == original.filter { $0.url != f.url })
+    // Only lines went, and the ones that went hold this feed's URL first.
+    let left = removed.split(separator: "\n", omittingEmptySubsequences: false)
+    let gone = sampleLines.count - left.count
+    #expect(gone >= 1)
+    let start = try #require(left.indices.first { sampleLines[$0] != left[$0] })
+    #expect(Array(sampleLines[..<start] + sampleLines[(start + gone)...]) == left)
+    #expect(sampleLines[start].contains(f.url))
+    let back = try ConfigEditor.addFeed(
+      to: removed, url: f.url, topics: f.topics,
+      category: f.category == "news" ? nil : f.category)
+    var expected = original.filter { $0.url != f.url }
+    var plain = Config.FeedConfig(url: f.url)
+    plain.topics = f.topics
+    plain.category = f.category
+    expected.append(plain)
+    #expect(try feeds(back) == expected)
+  }
+}
