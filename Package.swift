@@ -51,7 +51,7 @@ let package = Package(
     .executableTarget(
       name: "feedspool",
       dependencies: [
-        "Daemon", "Feeds", "Extract", "Spool", "Articles",
+        "Daemon", "Feeds", "Extract", "Spool", "Articles", "HTTP",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
