@@ -276,7 +276,42 @@ final class Renderer {
     var ctx = BlockContext()
     walk(node, &ctx, depth: depth)
     ctx.flush()
-    return ctx.blocks
+    return Renderer.separateAdjacentLists(ctx.blocks)
+  }
+
+  /// Two lists in a row would read as one loose list in Markdown: the second of a pair
+  /// gets the other marker (`*` for `-`, `1)` for `1.`), which starts a new list.
+  static func separateAdjacentLists(_ blocks: [String]) -> [String] {
+    var out = blocks
+    var previous: (ordered: Bool, switched: Bool)? = nil
+    for i in out.indices {
+      let b = out[i]
+      let ordered: Bool? = b.hasPrefix("- ") ? false : (isListBlock(b) ? true : nil)
+      guard let ordered else {
+        previous = nil
+        continue
+      }
+      if let p = previous, p.ordered == ordered, !p.switched {
+        out[i] = switchMarkers(b, ordered: ordered)
+        previous = (ordered, true)
+      } else {
+        previous = (ordered, false)
+      }
+    }
+    return out
+  }
+
+  static func switchMarkers(_ block: String, ordered: Bool) -> String {
+    block.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+      if !ordered {
+        return line.hasPrefix("- ") ? "* " + line.dropFirst(2) : String(line)
+      }
+      let digits = line.prefix { $0.isASCII && $0.isNumber }
+      guard !digits.isEmpty, line.dropFirst(digits.count).hasPrefix(". ") else {
+        return String(line)
+      }
+      return digits + ")" + line.dropFirst(digits.count + 1)
+    }.joined(separator: "\n")
   }
 
   /// The content of an element as one line of inline Markdown (headings, cells).
@@ -654,6 +689,13 @@ final class Renderer {
     return !digits.isEmpty && b.dropFirst(digits.count).hasPrefix(". ")
   }
 
+  /// Also the switched markers (`* `, `1) `): for nesting inside a list item.
+  static func isAnyListBlock(_ b: String) -> Bool {
+    if isListBlock(b) || (b.hasPrefix("* ") && !b.hasPrefix("* * *")) { return true }
+    let digits = b.prefix { $0.isASCII && $0.isNumber }
+    return !digits.isEmpty && b.dropFirst(digits.count).hasPrefix(") ")
+  }
+
   func list(_ e: XMLNode, ordered: Bool, depth: Int) -> String {
     var number = ordered ? (Int(e.attribute("start") ?? "") ?? 1) : 0
     var items: [[String]] = []
@@ -694,7 +736,7 @@ final class Renderer {
       // Tight unless an item has more than one block that is not a nested list.
       var text = blocks[0]
       for b in blocks.dropFirst() {
-        let nested = Renderer.isListBlock(b)
+        let nested = Renderer.isAnyListBlock(b)
         if !nested { loose = true }
         text += (nested ? "\n" : "\n\n") + b
       }

@@ -49,6 +49,14 @@ func activeHTML(in body: String) -> String? {
     #expect(md("<ul><li><p>a</p><p>a2</p></li><li>b</li></ul>") == "- a\n\n  a2\n\n- b")
   }
 
+  @Test func adjacentListsStaySeparateLists() {
+    #expect(md("<ul><li>a</li></ul><ul><li>b</li></ul><ul><li>c</li></ul>") == "- a\n\n* b\n\n- c")
+    #expect(md("<ol><li>a</li></ol><ol><li>b</li><li>c</li></ol>") == "1. a\n\n1) b\n2) c")
+    #expect(md("<ul><li>a</li></ul><p>p</p><ul><li>b</li></ul>") == "- a\n\np\n\n- b")
+    #expect(
+      md("<ul><li>x<ul><li>a</li></ul><ul><li>b</li></ul></li></ul>") == "- x\n  - a\n  * b")
+  }
+
   @Test func blockquotesArePrefixed() {
     #expect(md("<blockquote><p>said</p><p>more</p></blockquote>") == "> said\n>\n> more")
     #expect(
