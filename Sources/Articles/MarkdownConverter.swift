@@ -697,7 +697,9 @@ final class Renderer {
   }
 
   func list(_ e: XMLNode, ordered: Bool, depth: Int) -> String {
-    var number = ordered ? (Int(e.attribute("start") ?? "") ?? 1) : 0
+    // CommonMark list numbers have at most 9 digits and are not negative.
+    let start = Int(Renderer.trimmed(e.attribute("start") ?? "")) ?? 1
+    var number = ordered ? min(max(start, 0), 999_999_000) : 0
     var items: [[String]] = []
     for child in e.children {
       switch child.kind {
