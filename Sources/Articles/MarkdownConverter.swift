@@ -45,11 +45,24 @@ public enum MarkdownConverter {
     -> MarkdownConversion
   {
     guard !bytes.isEmpty,
-      let doc = try? XMLDocument.parseHTML(bytes, url: baseURL, encoding: encoding),
+      let doc = try? XMLDocument.parseHTML(
+        bytes, url: baseURL, encoding: encoding ?? MarkdownConverter.sniffUTF8(bytes)),
       let root = doc.root
     else { return MarkdownConversion(markdown: "", images: []) }
     let body = root.firstElement("body") ?? root
     return convert(body, baseURL: baseURL)
+  }
+
+  /// "UTF-8" when no encoding is given and the bytes are valid UTF-8 with some non-ASCII:
+  /// libxml2 2.9 reads a page as Latin-1 (`VitÃ³rias`) when non-ASCII bytes come before
+  /// its `<meta charset="utf-8">` (seen on a real page: a comment in the body before it). Real Latin-1 text is almost never valid
+  /// UTF-8, so this only fixes, never breaks; otherwise the document's declaration rules.
+  static func sniffUTF8(_ bytes: [UInt8]) -> String? {
+    var start = 0
+    if bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF { start = 3 }
+    if bytes.count >= 2 && (bytes[0] == 0xFE || bytes[0] == 0xFF) { return nil }  // UTF-16 BOM
+    guard bytes[start...].contains(where: { $0 >= 0x80 }) else { return nil }
+    return String(validating: bytes[start...], as: UTF8.self) != nil ? "UTF-8" : nil
   }
 
   /// Converts the content of one element (e.g. the main content an extractor chose). The

@@ -271,6 +271,14 @@ func activeHTML(in body: String) -> String? {
     #expect(r.markdown == "café")
   }
 
+  @Test func utf8PagesWithALateCharsetAreReadAsUTF8() {
+    let page =
+      "<html><head></head><body><!-- Código de banner --><meta charset=\"utf-8\">"
+      + "<p>Vitórias — “quoted” 🚀</p></body></html>"
+    let r = MarkdownConverter.convert(bytes: Array(page.utf8), baseURL: nil)
+    #expect(r.markdown == "Vitórias — “quoted” 🚀")
+  }
+
   @Test func inlineWrappersAroundBlocksAreDropped() {
     #expect(
       md("<a href=\"/x\"><div>card title</div><p>card text</p></a>") == "card title\n\ncard text")
