@@ -23,7 +23,8 @@ public struct MarkdownConversion: Sendable, Equatable {
 ///   the cells as paragraphs), `*figure captions*`, `<br>` as hard line breaks (two as a
 ///   paragraph break), `* * *` for `<hr>`, definition terms in bold.
 /// - Lazy-loaded images (`data-src`, `data-original`, `data-lazy-src`, `srcset`) are
-///   found; 1x1 tracking pixels are dropped.
+///   found, and so are images only given inside `<noscript>`; 1x1 tracking pixels are
+///   dropped.
 /// - Dropped with their content: `script`, `style`, `noscript`, `iframe`, `frame`,
 ///   `object`, `embed`, `applet`, `form` and its controls, `svg`, `template`, `canvas`,
 ///   `audio`, `video`, `map`, `head`, and elements marked `hidden`, `aria-hidden="true"`
@@ -363,6 +364,10 @@ final class Renderer {
 
   func element(_ e: XMLNode, _ ctx: inout BlockContext, depth: Int) {
     let name = e.name
+    if name == "noscript" {
+      noscriptImages(e, &ctx)
+      return
+    }
     if MarkdownConverter.droppedElements.contains(name) || Renderer.isHidden(e) { return }
     if MarkdownConverter.voidButNesting.contains(name) {
       walk(e, &ctx, depth: depth)
@@ -597,6 +602,20 @@ final class Renderer {
     var alt = InlineBuffer()
     alt.text(HTMLText.foldWhitespace(e.attribute("alt") ?? ""))
     return "![" + alt.s + "](" + Renderer.destination(url) + ")"
+  }
+
+  /// Lazy-loading pages put the real `<img>` in `<noscript>` beside a placeholder: such
+  /// an image is shown unless the placeholder already gave the same URL. Nothing else of
+  /// a `noscript` is kept.
+  func noscriptImages(_ e: XMLNode, _ ctx: inout BlockContext) {
+    e.walkElements { c in
+      if c.name == "img", !Renderer.isHidden(c), let url = imageSource(c),
+        !seenImages.contains(url), let md = image(c)
+      {
+        ctx.inline.raw(md)
+      }
+      return true
+    }
   }
 
   // MARK: - Code

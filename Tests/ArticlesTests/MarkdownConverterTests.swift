@@ -114,6 +114,18 @@ func activeHTML(in body: String) -> String? {
       ])
   }
 
+  @Test func noscriptGivesOnlyImagesNotAlreadyShown() {
+    let html = """
+      <p><img class="lazy" src="data:image/gif;base64,R0"><noscript><img src="/real.jpg" alt="Real">
+      text in noscript</noscript></p>
+      <p><img data-src="/a.jpg"><noscript><img src="/a.jpg"></noscript></p>
+      <noscript><img src="https://px.example/tr?id=1" width="1" height="1"></noscript>
+      """
+    let r = MarkdownConverter.convert(html: html, baseURL: "https://example.com/")
+    #expect(r.markdown == "![Real](https://example.com/real.jpg)\n\n![](https://example.com/a.jpg)")
+    #expect(r.images.map(\.url) == ["https://example.com/real.jpg", "https://example.com/a.jpg"])
+  }
+
   @Test func trackingPixelsAndUnsafeImagesAreDropped() {
     let r = MarkdownConverter.convert(
       html:
