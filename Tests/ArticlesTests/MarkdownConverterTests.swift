@@ -15,8 +15,15 @@ let activePatterns: [String] = [
 ]
 
 func activeHTML(in body: String) -> String? {
-  for p in activePatterns {
-    let r = try! Regex(p)
+  activeHTML(in: body, using: compiledActivePatterns())
+}
+
+func compiledActivePatterns() -> [Regex<AnyRegexOutput>] {
+  activePatterns.map { try! Regex($0) }
+}
+
+func activeHTML(in body: String, using regexes: [Regex<AnyRegexOutput>]) -> String? {
+  for r in regexes {
     if let m = body.firstMatch(of: r) { return String(body[m.range]) }
   }
   return nil
