@@ -134,3 +134,8 @@ public enum FrontMatter {
     return String(repeating: "0", count: max(0, width - s.count)) + s
   }
 }
+
+extension Article {
+  /// The whole article file: front matter and body (`FrontMatter.render`).
+  public var fileText: String { FrontMatter.render(self) }
+}

@@ -23,7 +23,8 @@ public struct MarkdownConversion: Sendable, Equatable {
 ///   the cells as paragraphs), `*figure captions*`, `<br>` as hard line breaks (two as a
 ///   paragraph break), `* * *` for `<hr>`, definition terms in bold.
 /// - Lazy-loaded images (`data-src`, `data-original`, `data-lazy-src`, `srcset`) are
-///   found; 1x1 tracking pixels are dropped.
+///   found, and so are images only given inside `<noscript>`; 1x1 tracking pixels are
+///   dropped.
 /// - Dropped with their content: `script`, `style`, `noscript`, `iframe`, `frame`,
 ///   `object`, `embed`, `applet`, `form` and its controls, `svg`, `template`, `canvas`,
 ///   `audio`, `video`, `map`, `head`, and elements marked `hidden`, `aria-hidden="true"`
@@ -45,11 +46,24 @@ public enum MarkdownConverter {
     -> MarkdownConversion
   {
     guard !bytes.isEmpty,
-      let doc = try? XMLDocument.parseHTML(bytes, url: baseURL, encoding: encoding),
+      let doc = try? XMLDocument.parseHTML(
+        bytes, url: baseURL, encoding: encoding ?? MarkdownConverter.sniffUTF8(bytes)),
       let root = doc.root
     else { return MarkdownConversion(markdown: "", images: []) }
     let body = root.firstElement("body") ?? root
     return convert(body, baseURL: baseURL)
+  }
+
+  /// "UTF-8" when no encoding is given and the bytes are valid UTF-8 with some non-ASCII:
+  /// libxml2 2.9 reads a page as Latin-1 (`VitÃ³rias`) when non-ASCII bytes come before
+  /// its `<meta charset="utf-8">` (seen on a real page: a comment in the body before it). Real Latin-1 text is almost never valid
+  /// UTF-8, so this only fixes, never breaks; otherwise the document's declaration rules.
+  static func sniffUTF8(_ bytes: [UInt8]) -> String? {
+    var start = 0
+    if bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF { start = 3 }
+    if bytes.count >= 2 && (bytes[0] == 0xFE || bytes[0] == 0xFF) { return nil }  // UTF-16 BOM
+    guard bytes[start...].contains(where: { $0 >= 0x80 }) else { return nil }
+    return String(validating: bytes[start...], as: UTF8.self) != nil ? "UTF-8" : nil
   }
 
   /// Converts the content of one element (e.g. the main content an extractor chose). The
@@ -276,7 +290,42 @@ final class Renderer {
     var ctx = BlockContext()
     walk(node, &ctx, depth: depth)
     ctx.flush()
-    return ctx.blocks
+    return Renderer.separateAdjacentLists(ctx.blocks)
+  }
+
+  /// Two lists in a row would read as one loose list in Markdown: the second of a pair
+  /// gets the other marker (`*` for `-`, `1)` for `1.`), which starts a new list.
+  static func separateAdjacentLists(_ blocks: [String]) -> [String] {
+    var out = blocks
+    var previous: (ordered: Bool, switched: Bool)? = nil
+    for i in out.indices {
+      let b = out[i]
+      let ordered: Bool? = b.hasPrefix("- ") ? false : (isListBlock(b) ? true : nil)
+      guard let ordered else {
+        previous = nil
+        continue
+      }
+      if let p = previous, p.ordered == ordered, !p.switched {
+        out[i] = switchMarkers(b, ordered: ordered)
+        previous = (ordered, true)
+      } else {
+        previous = (ordered, false)
+      }
+    }
+    return out
+  }
+
+  static func switchMarkers(_ block: String, ordered: Bool) -> String {
+    block.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+      if !ordered {
+        return line.hasPrefix("- ") ? "* " + line.dropFirst(2) : String(line)
+      }
+      let digits = line.prefix { $0.isASCII && $0.isNumber }
+      guard !digits.isEmpty, line.dropFirst(digits.count).hasPrefix(". ") else {
+        return String(line)
+      }
+      return digits + ")" + line.dropFirst(digits.count + 1)
+    }.joined(separator: "\n")
   }
 
   /// The content of an element as one line of inline Markdown (headings, cells).
@@ -315,6 +364,10 @@ final class Renderer {
 
   func element(_ e: XMLNode, _ ctx: inout BlockContext, depth: Int) {
     let name = e.name
+    if name == "noscript" {
+      noscriptImages(e, &ctx)
+      return
+    }
     if MarkdownConverter.droppedElements.contains(name) || Renderer.isHidden(e) { return }
     if MarkdownConverter.voidButNesting.contains(name) {
       walk(e, &ctx, depth: depth)
@@ -551,6 +604,20 @@ final class Renderer {
     return "![" + alt.s + "](" + Renderer.destination(url) + ")"
   }
 
+  /// Lazy-loading pages put the real `<img>` in `<noscript>` beside a placeholder: such
+  /// an image is shown unless the placeholder already gave the same URL. Nothing else of
+  /// a `noscript` is kept.
+  func noscriptImages(_ e: XMLNode, _ ctx: inout BlockContext) {
+    e.walkElements { c in
+      if c.name == "img", !Renderer.isHidden(c), let url = imageSource(c),
+        !seenImages.contains(url), let md = image(c)
+      {
+        ctx.inline.raw(md)
+      }
+      return true
+    }
+  }
+
   // MARK: - Code
 
   /// Text of an element with `<br>` as a newline, white space untouched.
@@ -654,8 +721,17 @@ final class Renderer {
     return !digits.isEmpty && b.dropFirst(digits.count).hasPrefix(". ")
   }
 
+  /// Also the switched markers (`* `, `1) `): for nesting inside a list item.
+  static func isAnyListBlock(_ b: String) -> Bool {
+    if isListBlock(b) || (b.hasPrefix("* ") && !b.hasPrefix("* * *")) { return true }
+    let digits = b.prefix { $0.isASCII && $0.isNumber }
+    return !digits.isEmpty && b.dropFirst(digits.count).hasPrefix(") ")
+  }
+
   func list(_ e: XMLNode, ordered: Bool, depth: Int) -> String {
-    var number = ordered ? (Int(e.attribute("start") ?? "") ?? 1) : 0
+    // CommonMark list numbers have at most 9 digits and are not negative.
+    let start = Int(Renderer.trimmed(e.attribute("start") ?? "")) ?? 1
+    var number = ordered ? min(max(start, 0), 999_999_000) : 0
     var items: [[String]] = []
     for child in e.children {
       switch child.kind {
@@ -694,7 +770,7 @@ final class Renderer {
       // Tight unless an item has more than one block that is not a nested list.
       var text = blocks[0]
       for b in blocks.dropFirst() {
-        let nested = Renderer.isListBlock(b)
+        let nested = Renderer.isAnyListBlock(b)
         if !nested { loose = true }
         text += (nested ? "\n" : "\n\n") + b
       }

@@ -30,7 +30,8 @@ struct ArticlesBenchmarkTests {
       for u in urls where CanonicalURL.canonicalize(u) != nil { count += 1 }
     }
     #expect(count == urls.count)
-    print("BENCH canonicalize: \(urls.count) URLs in \(t) s = \(Int(Double(urls.count) / t)) URLs/s")
+    print(
+      "BENCH canonicalize: \(urls.count) URLs in \(t) s = \(Int(Double(urls.count) / t)) URLs/s")
   }
 
   @Test func frontMatterThroughput() {
