@@ -32,7 +32,8 @@ enum FileIO {
   static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
   /// Writes all bytes to `fd`, retrying short writes and EINTR.
-  static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(SpoolError)
+  static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String)
+    throws(SpoolError)
   {
     var off = 0
     while off < bytes.count {
@@ -168,7 +169,8 @@ enum FileIO {
   }
 
   /// Reads `count` bytes at `offset` (fewer at end of file).
-  static func pread(_ fd: Int32, offset: Int, count: Int, path: String) throws(SpoolError) -> [UInt8]
+  static func pread(_ fd: Int32, offset: Int, count: Int, path: String) throws(SpoolError)
+    -> [UInt8]
   {
     var out = [UInt8](repeating: 0, count: count)
     var got = 0

@@ -147,8 +147,7 @@ public final class Spool: @unchecked Sendable {
   /// Deliveries requested concurrently are committed together (one log fsync).
   /// On failure (disk full, read-only spool...) nothing of this group is delivered
   /// or marked seen, and the error says why.
-  public func deliver(_ articles: [PendingArticle]) async throws(SpoolError) -> [DeliveryRecord]
-  {
+  public func deliver(_ articles: [PendingArticle]) async throws(SpoolError) -> [DeliveryRecord] {
     if articles.isEmpty { return [] }
     let result = await withCheckedContinuation {
       (c: CheckedContinuation<Result<[DeliveryRecord], SpoolError>, Never>) in

@@ -13,7 +13,9 @@ import Logging
 struct ConfigOption: ParsableArguments {
   @Option(
     name: .long,
-    help: "Config file (default: $FEEDSPOOL_CONFIG, /etc/feedspool/feedspool.yaml, ./Config/feedspool.yaml).")
+    help:
+      "Config file (default: $FEEDSPOOL_CONFIG, /etc/feedspool/feedspool.yaml, ./Config/feedspool.yaml)."
+  )
   var config: String?
 
   func load() throws -> Config {
@@ -42,7 +44,8 @@ func makeLogger(level: String) -> Logger {
 struct Feedspool: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "feedspool",
-    abstract: "Follows feeds and article pages, and delivers each new article as a file into a spool.",
+    abstract:
+      "Follows feeds and article pages, and delivers each new article as a file into a spool.",
     version: Pipeline.version,
     subcommands: [
       Run.self, Parse.self, Extract.self, Tail.self, Check.self, Add.self, Remove.self, List.self,

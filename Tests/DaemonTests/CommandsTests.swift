@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// add, remove, list, import-opml and export-opml through the binary.
 @Suite(.serialized) struct CommandsTests {

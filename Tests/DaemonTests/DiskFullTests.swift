@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
   import Glibc
@@ -65,7 +65,8 @@ import TestSupport
     defer { server.stop() }
     server.route(
       "/big.xml",
-      ServedResponse.conditional(body: Self.bigFeed(server.baseURL), etag: "\"b\"", lastModified: nil))
+      ServedResponse.conditional(
+        body: Self.bigFeed(server.baseURL), etag: "\"b\"", lastModified: nil))
     let dir = try TemporaryDirectory()
     defer { dir.remove() }
     let spool = dir.path + "/spool"
@@ -74,14 +75,18 @@ import TestSupport
     defer { Self.unmount(spool) }
     let cfg = dir.path + "/feedspool.yaml"
     try """
-      spool: \(spool)
-      state: \(dir.path)/state
-      logLevel: critical
-      feeds:
-        - \(server.baseURL)/big.xml
-      """.write(toFile: cfg, atomically: true, encoding: .utf8)
-    func delivered() -> [String] { (try? FileManager.default.contentsOfDirectory(atPath: spool + "/new")) ?? [] }
-    func tmp() -> [String] { (try? FileManager.default.contentsOfDirectory(atPath: spool + "/tmp")) ?? [] }
+    spool: \(spool)
+    state: \(dir.path)/state
+    logLevel: critical
+    feeds:
+      - \(server.baseURL)/big.xml
+    """.write(toFile: cfg, atomically: true, encoding: .utf8)
+    func delivered() -> [String] {
+      (try? FileManager.default.contentsOfDirectory(atPath: spool + "/new")) ?? []
+    }
+    func tmp() -> [String] {
+      (try? FileManager.default.contentsOfDirectory(atPath: spool + "/tmp")) ?? []
+    }
 
     // Full: the round fails cleanly, exit 0, nothing visible, nothing half-written.
     let full = try EndToEndTests.run(["run", "--once", "--config", cfg])
@@ -105,6 +110,7 @@ import TestSupport
     let again = try EndToEndTests.run(["run", "--once", "--force", "--config", cfg])
     #expect(again.out.contains("stored=0"))
     #expect(delivered().count == 40)
-    #expect(server.requests(for: "/big.xml").filter { $0.headers["If-None-Match"] != nil }.count >= 1)
+    #expect(
+      server.requests(for: "/big.xml").filter { $0.headers["If-None-Match"] != nil }.count >= 1)
   }
 }
