@@ -395,7 +395,8 @@ final class XMLFeedParser {
       case (.core, "guid"), (.core, "id"):
         let t = el.text.trimmed
         if !t.isEmpty {
-          item.id = resolve(t, el)
+          // Identifiers are opaque; only what is plainly a relative path is resolved.
+          item.id = t.hasPrefix("/") || t.hasPrefix("./") || t.hasPrefix("../") ? resolve(t, el) : t
           let perma = (el.attribute("isPermaLink") ?? "true").lowercased() != "false"
           if name == "guid" && perma { guidLink = item.id }
         }
