@@ -155,7 +155,8 @@ struct FeedBytes {
     units.reserveCapacity(b.count / 2)
     var i = b.startIndex
     while i + 1 < b.endIndex {
-      let u = littleEndian
+      let u =
+        littleEndian
         ? UInt16(b[i]) | UInt16(b[i + 1]) << 8 : UInt16(b[i]) << 8 | UInt16(b[i + 1])
       units.append(u)
       i += 2

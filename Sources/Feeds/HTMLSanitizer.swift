@@ -88,8 +88,9 @@ public enum HTMLSanitizer {
     (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7A
   }
 
-  static func run(_ p: UnsafeBufferPointer<UInt8>, count n: Int, base: String?, into out: inout [UInt8])
-  {
+  static func run(
+    _ p: UnsafeBufferPointer<UInt8>, count n: Int, base: String?, into out: inout [UInt8]
+  ) {
     var i = 0
     var textStart = 0
     // Start tags of script/applet/style minus their end tags; text and markup only
@@ -320,7 +321,8 @@ public enum HTMLSanitizer {
         while k < e, k - ds < 8,
           (p[k] >= 0x30 && p[k] <= 0x39) || (hex && (p[k] | 0x20) >= 0x61 && (p[k] | 0x20) <= 0x66)
         {
-          v = v * (hex ? 16 : 10)
+          v =
+            v * (hex ? 16 : 10)
             + (p[k] <= 0x39 ? UInt32(p[k] - 0x30) : UInt32((p[k] | 0x20) - 0x61 + 10))
           k += 1
         }

@@ -50,7 +50,8 @@ enum JSONFeedParser {
         var length: String?
         if let n = a["size_in_bytes"] as? NSNumber { length = n.stringValue }
         item.enclosures.append(
-          .init(href: FeedURL.resolve(u, base: base), type: a["mime_type"] as? String, length: length))
+          .init(
+            href: FeedURL.resolve(u, base: base), type: a["mime_type"] as? String, length: length))
       }
       if let image = obj["image"] as? String {
         item.thumbnails.append(.init(url: FeedURL.resolve(image, base: base)))

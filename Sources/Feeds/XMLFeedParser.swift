@@ -17,7 +17,8 @@ enum FeedNamespace {
     case "http://purl.org/dc/elements/1.1/", "http://purl.org/dc/elements/1.0/": return .dc
     case "http://purl.org/dc/terms/": return .dcterms
     case "http://purl.org/rss/1.0/modules/content/": return .content
-    case "http://search.yahoo.com/mrss/", "http://search.yahoo.com/mrss", "http://tools.search.yahoo.com/mrss/":
+    case "http://search.yahoo.com/mrss/", "http://search.yahoo.com/mrss",
+      "http://tools.search.yahoo.com/mrss/":
       return .media
     case "http://www.w3.org/1999/xhtml": return .xhtml
     case "http://purl.org/rss/1.0/modules/syndication/": return .sy
@@ -265,7 +266,8 @@ final class XMLFeedParser {
     case "rdf":
       format = .rss10
     case "feed":
-      format = ns == "http://purl.org/atom/ns#" || (ns == nil && r.attribute("version") == "0.3")
+      format =
+        ns == "http://purl.org/atom/ns#" || (ns == nil && r.attribute("version") == "0.3")
         ? .atom03 : .atom10
     default:
       return nil
@@ -630,7 +632,9 @@ final class XMLFeedParser {
     }
     raw = raw.trimmed
     if isHTML || isXHTML || isXML { return HTMLSanitizer.sanitize(raw, base: base) }
-    if mode == "escaped" && Self.looksLikeHTML(raw) { return HTMLSanitizer.sanitize(raw, base: base) }
+    if mode == "escaped" && Self.looksLikeHTML(raw) {
+      return HTMLSanitizer.sanitize(raw, base: base)
+    }
     return raw
   }
 
@@ -749,7 +753,8 @@ final class XMLFeedParser {
         out += "<" + name
         for a in n.attributes {
           let an = a.namespace == "http://www.w3.org/XML/1998/namespace" ? "xml:" + a.name : a.name
-          out += " " + an + "=\"" + escape(a.value).replacingOccurrences(of: "\"", with: "&quot;")
+          out +=
+            " " + an + "=\"" + escape(a.value).replacingOccurrences(of: "\"", with: "&quot;")
             + "\""
         }
         let kids = n.children

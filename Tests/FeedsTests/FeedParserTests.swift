@@ -39,8 +39,12 @@ func iso(_ d: Date?) -> String? { d.map(FeedDate.iso) }
     #expect(iso(a.published) == "2003-06-10T04:00:00Z")
     #expect(a.author == "Maren Holt")
     #expect(a.tags == ["Transport", "Ferries"])
-    #expect(a.summary == "Short version with a <a href=\"http://news.test/section/details/1\">link</a>.")
-    #expect(a.enclosures == [.init(href: "http://news.test/audio/ferry.mp3", type: "audio/mpeg", length: "12345")])
+    #expect(
+      a.summary == "Short version with a <a href=\"http://news.test/section/details/1\">link</a>.")
+    #expect(
+      a.enclosures == [
+        .init(href: "http://news.test/audio/ferry.mp3", type: "audio/mpeg", length: "12345")
+      ])
     #expect(a.mediaContent.map(\.url) == ["http://cdn.test/v.mp4"])
     #expect(a.mediaContent.first?.width == "640")
     #expect(a.thumbnails.map(\.url) == ["http://cdn.test/v.jpg"])
@@ -70,7 +74,8 @@ func iso(_ d: Date?) -> String? { d.map(FeedDate.iso) }
     #expect(e.tags == ["tides", "moon"])
     #expect(e.enclosures.first?.href == "http://blog.test/posts/2024/spring.ogg")
     // The xhtml div wrapper is not content; links inside resolve against the entry's xml:base.
-    #expect(e.content == "<p>See <a href=\"http://blog.test/posts/2024/chart.png\">the chart</a>.</p>")
+    #expect(
+      e.content == "<p>See <a href=\"http://blog.test/posts/2024/chart.png\">the chart</a>.</p>")
   }
 
   @Test func atom03EscapedAndBase64() throws {
@@ -104,7 +109,9 @@ func iso(_ d: Date?) -> String? { d.map(FeedDate.iso) }
     #expect(iso(a.published) == "2024-05-06T06:08:09Z")
     #expect(a.author == "Tess Steam")
     #expect(a.tags == ["care", "kettles"])
-    #expect(a.enclosures == [.init(href: "https://kettle.test/2.mp3", type: "audio/mpeg", length: "2048")])
+    #expect(
+      a.enclosures == [.init(href: "https://kettle.test/2.mp3", type: "audio/mpeg", length: "2048")]
+    )
     let b = f.entries[1]
     #expect(b.id == "1")
     #expect(b.content == "First boil &amp; more")
@@ -192,7 +199,9 @@ func iso(_ d: Date?) -> String? { d.map(FeedDate.iso) }
     let f = try? FeedParser.parse(Array(doc.utf8), url: nil, contentType: nil)
     #expect(Date().timeIntervalSince(start) < 10)
     // Whatever is recovered, it is not a billion laughs.
-    let total = (f?.entries ?? []).reduce(f?.title?.utf8.count ?? 0) { $0 + ($1.title?.utf8.count ?? 0) }
+    let total = (f?.entries ?? []).reduce(f?.title?.utf8.count ?? 0) {
+      $0 + ($1.title?.utf8.count ?? 0)
+    }
     #expect(total < 100_000_000)
   }
 }
@@ -281,7 +290,8 @@ func iso(_ d: Date?) -> String? { d.map(FeedDate.iso) }
     try Data(
       #"{"CONTENT-TYPE": "text/xml; charset=windows-1252", "Content-Location": "/base/"}"#.utf8
     ).write(to: URL(fileURLWithPath: headersPath))
-    let r = FeedParser.parseCommand(file: feedPath, url: "http://h.test/x/feed", headersFile: headersPath)
+    let r = FeedParser.parseCommand(
+      file: feedPath, url: "http://h.test/x/feed", headersFile: headersPath)
     #expect(r.exitCode == 0)
     let obj = try #require(
       try JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [String: Any])
@@ -307,6 +317,7 @@ func iso(_ d: Date?) -> String? { d.map(FeedDate.iso) }
       try JSONSerialization.jsonObject(with: Data(FeedParser.corpusJSON(f).utf8)) as? [String: Any])
     let entries = try #require(obj["entries"] as? [[String: Any]])
     #expect(entries.first?["published"] as? String == "2024-03-01T13:00:00Z")
-    #expect((entries.first?["enclosures"] as? [[String: Any]])?.first?["length"] as? String == "999")
+    #expect(
+      (entries.first?["enclosures"] as? [[String: Any]])?.first?["length"] as? String == "999")
   }
 }

@@ -122,6 +122,7 @@ func tempFile(_ name: String, _ contents: String) throws -> String {
   }
 
   @Test func resolvesURIs() {
-    #expect(XMLDocument.resolveURI("../x?y#z", base: "http://h.test/a/b/c") == "http://h.test/a/x?y#z")
+    #expect(
+      XMLDocument.resolveURI("../x?y#z", base: "http://h.test/a/b/c") == "http://h.test/a/x?y#z")
   }
 }
