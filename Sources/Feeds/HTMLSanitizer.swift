@@ -9,6 +9,11 @@ import XML
 /// A small tokenizer over UTF-8 bytes, no DOM: it runs on every summary and content.
 public enum HTMLSanitizer {
   public static func sanitize(_ html: String, base: String?) -> String {
+    sanitize(html, baseProvider: { base })
+  }
+
+  /// `baseProvider` is called at most once, and only when a relative URL needs it.
+  static func sanitize(_ html: String, baseProvider: () -> String?) -> String {
     // Text without tags or numeric references comes out exactly as it went in.
     let fast =
       html.utf8.withContiguousStorageIfAvailable { p -> Bool in
@@ -27,7 +32,7 @@ public enum HTMLSanitizer {
     var input = Array(html.utf8)
     input.append(contentsOf: [0, 0, 0, 0])  // sentinels: lookahead never leaves the buffer
     input.withUnsafeBufferPointer { p in
-      run(p, count: p.count - 4, base: base, into: &out)
+      run(p, count: p.count - 4, baseProvider: baseProvider, into: &out)
     }
     return String(decoding: out, as: UTF8.self)
   }
@@ -96,8 +101,18 @@ public enum HTMLSanitizer {
   }
 
   static func run(
-    _ p: UnsafeBufferPointer<UInt8>, count n: Int, base: String?, into out: inout [UInt8]
+    _ p: UnsafeBufferPointer<UInt8>, count n: Int, baseProvider: () -> String?,
+    into out: inout [UInt8]
   ) {
+    var baseDone = false
+    var baseValue: String?
+    func base() -> String? {
+      if !baseDone {
+        baseValue = baseProvider()
+        baseDone = true
+      }
+      return baseValue
+    }
     var i = 0
     var textStart = 0
     // Start tags of script/applet/style minus their end tags; text and markup only
@@ -273,7 +288,7 @@ public enum HTMLSanitizer {
         } else {
           guard acceptableAttributes.contains(aname) else { continue }
           if uriAttributes.contains(aname) {
-            v = safeURI(decodeEntities(v), base: base)
+            v = safeURI(decodeEntities(v), base: base())
             isURI = true
           }
         }

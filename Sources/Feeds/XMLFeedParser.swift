@@ -49,6 +49,27 @@ enum FeedNamespace {
   }
 }
 
+/// An element's base URL, computed on first use.
+final class LazyBase {
+  let node: XMLNode
+  var computed = false
+  var value: String?
+  init(_ node: XMLNode) { self.node = node }
+  func get() -> String? {
+    if !computed {
+      value = node.baseURL
+      computed = true
+    }
+    return value
+  }
+}
+
+extension HTMLSanitizer {
+  static func sanitize(_ html: String, base: LazyBase) -> String {
+    sanitize(html, baseProvider: base.get)
+  }
+}
+
 /// How an element's content becomes an HTML string.
 enum TextKind {
   /// RSS titles: plain text unless it looks like HTML.
@@ -570,18 +591,19 @@ final class XMLFeedParser {
 
   /// The element's content as an HTML string, following its text construct rules.
   func text(_ el: XMLNode, _ kind: TextKind) -> String {
-    let base = el.baseURL
+    // The base is only worked out when a URL in the markup needs it.
+    let base = LazyBase(el)
     var value: String
     switch kind {
     case .guess:
-      if !el.elements.isEmpty {
+      if el.hasElementChildren {
         value = HTMLSanitizer.sanitize(Self.markup(el), base: base)
       } else {
         let t = el.text.trimmed
         value = Self.looksLikeHTML(t) ? HTMLSanitizer.sanitize(t, base: base) : t
       }
     case .html:
-      if !el.elements.isEmpty {
+      if el.hasElementChildren {
         value = HTMLSanitizer.sanitize(Self.markup(el), base: base)
       } else {
         value = HTMLSanitizer.sanitize(
@@ -597,7 +619,7 @@ final class XMLFeedParser {
 
   /// Atom text constructs. Plain text is returned as it is (feedparser's convention:
   /// only HTML and XHTML come back as markup); non-text media types are base64.
-  func atomText(_ el: XMLNode, base: String?) -> String {
+  func atomText(_ el: XMLNode, base: LazyBase) -> String {
     var type = (el.attribute("type") ?? "text").lowercased().trimmed
     let mode = el.attribute("mode")?.lowercased()
     if type.isEmpty { type = "text" }
@@ -605,7 +627,7 @@ final class XMLFeedParser {
     let isXHTML = type == "xhtml" || type == "application/xhtml+xml"
     let isXML = !isXHTML && (type.hasSuffix("/xml") || type.hasSuffix("+xml"))
     let isText = type == "text" || type.hasPrefix("text/")
-    if !el.elements.isEmpty && mode != "escaped" && mode != "base64" {
+    if el.hasElementChildren && mode != "escaped" && mode != "base64" {
       // Inline markup; a lone XHTML div wrapper is not content.
       let kids = el.elements
       var raw: String
