@@ -70,6 +70,37 @@ public enum HTMLSanitizer {
     "vspace", "vrml", "width", "wrap", "xml:lang",
   ]
 
+  static let svgElements: Set<String> = [
+    "a", "animate", "animateColor", "animateMotion", "animateTransform", "circle", "clipPath",
+    "defs", "desc", "ellipse", "font-face", "font-face-name", "font-face-src", "g", "glyph",
+    "hkern", "linearGradient", "line", "marker", "metadata", "missing-glyph", "mpath", "path",
+    "polygon", "polyline", "radialGradient", "rect", "set", "stop", "svg", "switch", "text",
+    "title", "tspan", "use",
+  ]
+
+  static let svgAttributes: Set<String> = [
+    "accent-height", "accumulate", "additive", "alphabetic", "arabic-form", "ascent",
+    "attributeName", "attributeType", "baseProfile", "bbox", "begin", "by", "calcMode",
+    "cap-height", "class", "clip-path", "color", "color-rendering", "content", "cx", "cy", "d",
+    "dx", "dy", "descent", "display", "dur", "end", "fill", "fill-opacity", "fill-rule",
+    "font-family", "font-size", "font-stretch", "font-style", "font-variant", "font-weight", "from",
+    "fx", "fy", "g1", "g2", "glyph-name", "gradientUnits", "hanging", "height", "horiz-adv-x",
+    "horiz-origin-x", "id", "ideographic", "k", "keyPoints", "keySplines", "keyTimes", "lang",
+    "mathematical", "marker-end", "marker-mid", "marker-start", "markerHeight", "markerUnits",
+    "markerWidth", "max", "min", "name", "offset", "opacity", "orient", "origin",
+    "overline-position", "overline-thickness", "panose-1", "path", "pathLength", "points",
+    "preserveAspectRatio", "r", "refX", "refY", "repeatCount", "repeatDur", "requiredExtensions",
+    "requiredFeatures", "restart", "rotate", "rx", "ry", "slope", "stemh", "stemv", "stop-color",
+    "stop-opacity", "strikethrough-position", "strikethrough-thickness", "stroke",
+    "stroke-dasharray", "stroke-dashoffset", "stroke-linecap", "stroke-linejoin",
+    "stroke-miterlimit", "stroke-opacity", "stroke-width", "systemLanguage", "target",
+    "text-anchor", "to", "transform", "type", "u1", "u2", "underline-position",
+    "underline-thickness", "unicode", "unicode-range", "units-per-em", "values", "version",
+    "viewBox", "visibility", "width", "widths", "x", "x-height", "x1", "x2", "xlink:actuate",
+    "xlink:arcrole", "xlink:href", "xlink:role", "xlink:show", "xlink:title", "xlink:type",
+    "xml:base", "xml:lang", "xml:space", "xmlns", "xmlns:xlink", "y", "y1", "y2", "zoomAndPan",
+  ]
+
   /// Elements dropped together with everything inside them.
   static let droppedWithContent: Set<String> = ["script", "applet", "style"]
 
@@ -120,6 +151,7 @@ public enum HTMLSanitizer {
     // what follows until a start tag evens it out (feedparser behaves the same way).
     var unacceptable = 0
     var skipping: Bool { unacceptable != 0 }
+    var svgDepth = 0
 
     func flushText(_ end: Int) {
       if !skipping, end > textStart { appendText(p, textStart, end, into: &out) }
@@ -201,12 +233,14 @@ public enum HTMLSanitizer {
       flushText(i)
       var k = nameStart
       var name: [UInt8] = []
+      var writtenName: [UInt8] = []
       while k < n, !isSpace(p[k]), p[k] != 0x3E, p[k] != 0x2F {
         name.append(lower(p[k]))
+        writtenName.append(p[k])
         k += 1
       }
       // Attributes.
-      var attrs: [(name: [UInt8], value: [UInt8]?)] = []
+      var attrs: [(name: [UInt8], written: [UInt8], value: [UInt8]?)] = []
       var selfClosing = false
       while k < n, p[k] != 0x3E {
         if isSpace(p[k]) {
@@ -220,9 +254,11 @@ public enum HTMLSanitizer {
         }
         selfClosing = false
         var an: [UInt8] = []
+        var aw: [UInt8] = []
         while k < n, !isSpace(p[k]), p[k] != 0x3E, p[k] != 0x3D, !(p[k] == 0x2F && p[k + 1] == 0x3E)
         {
           an.append(lower(p[k]))
+          aw.append(p[k])
           k += 1
         }
         while k < n, isSpace(p[k]) { k += 1 }
@@ -243,7 +279,7 @@ public enum HTMLSanitizer {
             value = Array(p[s..<k])
           }
         }
-        if !an.isEmpty { attrs.append((an, value)) }
+        if !an.isEmpty { attrs.append((an, aw, value)) }
       }
       if k >= n {
         // An unterminated tag is text.
@@ -265,23 +301,44 @@ public enum HTMLSanitizer {
         continue
       }
       if skipping { continue }
-      guard acceptableElements.contains(nameString) else { continue }
+      // Inside <svg>, SVG's own elements and attributes (case as written) are kept.
+      let svgName = String(decoding: writtenName, as: UTF8.self)
+      let inSVG = svgDepth > 0 || nameString == "svg"
+      let isSVGElement = inSVG && svgElements.contains(svgName)
+      guard acceptableElements.contains(nameString) || isSVGElement else { continue }
+      let outName = isSVGElement ? writtenName : name
       if isEnd {
+        if nameString == "svg" && svgDepth > 0 { svgDepth -= 1 }
         if voidElements.contains(nameString) { continue }
         out.append(contentsOf: [0x3C, 0x2F])
-        out.append(contentsOf: name)
+        out.append(contentsOf: outName)
         out.append(0x3E)
         continue
       }
+      if nameString == "svg" && !selfClosing { svgDepth += 1 }
       out.append(0x3C)
-      out.append(contentsOf: name)
+      out.append(contentsOf: outName)
       var seen = Set<[UInt8]>()
       var kept: [([UInt8], String, Bool)] = []
-      for (an, value) in attrs {
+      var hasXLink = false
+      var declaresXLink = false
+      for (an, aw, value) in attrs {
         let aname = String(decoding: an, as: UTF8.self)
         guard !seen.contains(an) else { continue }
         var v = String(decoding: value ?? an, as: UTF8.self)
         var isURI = false
+        let written = String(decoding: aw, as: UTF8.self)
+        if inSVG && svgAttributes.contains(written) {
+          if written == "xlink:href" {
+            hasXLink = true
+            v = safeURI(decodeEntities(v), base: base())
+            isURI = true
+          }
+          if written == "xmlns:xlink" { declaresXLink = true }
+          seen.insert(an)
+          kept.append((aw, v, isURI))
+          continue
+        }
         if aname == "style" {
           v = sanitizeStyle(decodeEntities(v))
           if v.isEmpty { continue }
@@ -294,6 +351,9 @@ public enum HTMLSanitizer {
         }
         seen.insert(an)
         kept.append((an, v, isURI || aname == "style"))
+      }
+      if hasXLink && !declaresXLink {
+        kept.append((Array("xmlns:xlink".utf8), "http://www.w3.org/1999/xlink", false))
       }
       // Attributes come out sorted by name, feedparser's order.
       kept.sort { $0.0.lexicographicallyPrecedes($1.0) }
@@ -308,9 +368,11 @@ public enum HTMLSanitizer {
         out.append(contentsOf: [0x20, 0x2F, 0x3E])
       } else {
         out.append(0x3E)
-        if selfClosing {
+        // `<x/>` becomes `<x></x>`; with attributes, only the start tag stays
+        // (feedparser's way).
+        if selfClosing && attrs.isEmpty {
           out.append(contentsOf: [0x3C, 0x2F])
-          out.append(contentsOf: name)
+          out.append(contentsOf: outName)
           out.append(0x3E)
         }
       }

@@ -773,8 +773,15 @@ final class XMLFeedParser {
         var name = n.name
         if let colon = name.lastIndex(of: ":") { name = String(name[name.index(after: colon)...]) }
         out += "<" + name
+        // A namespace switch (SVG or MathML inside XHTML) keeps its declaration.
+        if let uri = n.namespaceURI, uri != n.parent?.namespaceURI {
+          out += " xmlns=\"" + escape(uri) + "\""
+        }
         for a in n.attributes {
-          let an = a.namespace == "http://www.w3.org/XML/1998/namespace" ? "xml:" + a.name : a.name
+          let an =
+            a.namespace == "http://www.w3.org/XML/1998/namespace"
+            ? "xml:" + a.name
+            : a.namespace == "http://www.w3.org/1999/xlink" ? "xlink:" + a.name : a.name
           out +=
             " " + an + "=\"" + escape(a.value).replacingOccurrences(of: "\"", with: "&quot;")
             + "\""
