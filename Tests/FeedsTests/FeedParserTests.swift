@@ -245,6 +245,16 @@ func iso(_ d: Date?) -> String? { d.map(FeedDate.iso) }
     }
   }
 
+  @Test func svgKeepsItsOwnVocabulary() {
+    let out = HTMLSanitizer.sanitize(
+      "<svg viewBox=\"0 0 10 10\" onload=\"x()\"><circle cx=\"5\" r=\"4\"/>"
+        + "<a xlink:href=\"javascript:y()\"><rect width=\"1\"/></a></svg>",
+      base: nil)
+    #expect(out.contains("<svg viewBox=\"0 0 10 10\">"))
+    #expect(out.contains("<circle cx=\"5\" r=\"4\">"))
+    #expect(!out.contains("onload") && !out.contains("javascript"))
+  }
+
   @Test func plainTextPassesThroughUntouched() {
     #expect(HTMLSanitizer.sanitize("just words", base: nil) == "just words")
   }
