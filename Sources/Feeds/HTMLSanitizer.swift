@@ -152,6 +152,7 @@ public enum HTMLSanitizer {
     var unacceptable = 0
     var skipping: Bool { unacceptable != 0 }
     var svgDepth = 0
+    var attrs: [(Int, Int, Int, Int)] = []  // name start/end, value start/end (-1: none)
 
     func flushText(_ end: Int) {
       if !skipping, end > textStart { appendText(p, textStart, end, into: &out) }
@@ -232,15 +233,10 @@ public enum HTMLSanitizer {
       }
       flushText(i)
       var k = nameStart
-      var name: [UInt8] = []
-      var writtenName: [UInt8] = []
-      while k < n, !isSpace(p[k]), p[k] != 0x3E, p[k] != 0x2F {
-        name.append(lower(p[k]))
-        writtenName.append(p[k])
-        k += 1
-      }
-      // Attributes.
-      var attrs: [(name: [UInt8], written: [UInt8], value: [UInt8]?)] = []
+      while k < n, !isSpace(p[k]), p[k] != 0x3E, p[k] != 0x2F { k += 1 }
+      let nameEnd = k
+      // Attributes, as ranges into the input (no copies until one is kept).
+      attrs.removeAll(keepingCapacity: true)
       var selfClosing = false
       while k < n, p[k] != 0x3E {
         if isSpace(p[k]) {
@@ -253,33 +249,32 @@ public enum HTMLSanitizer {
           continue
         }
         selfClosing = false
-        var an: [UInt8] = []
-        var aw: [UInt8] = []
+        let an = k
         while k < n, !isSpace(p[k]), p[k] != 0x3E, p[k] != 0x3D, !(p[k] == 0x2F && p[k + 1] == 0x3E)
         {
-          an.append(lower(p[k]))
-          aw.append(p[k])
           k += 1
         }
+        let ae = k
         while k < n, isSpace(p[k]) { k += 1 }
-        var value: [UInt8]?
+        var vs = -1
+        var ve = -1
         if k < n, p[k] == 0x3D {
           k += 1
           while k < n, isSpace(p[k]) { k += 1 }
           if k < n, p[k] == 0x22 || p[k] == 0x27 {
             let q = p[k]
             k += 1
-            let s = k
+            vs = k
             while k < n, p[k] != q { k += 1 }
-            value = Array(p[s..<k])
+            ve = k
             if k < n { k += 1 }
           } else {
-            let s = k
+            vs = k
             while k < n, !isSpace(p[k]), p[k] != 0x3E { k += 1 }
-            value = Array(p[s..<k])
+            ve = k
           }
         }
-        if !an.isEmpty { attrs.append((an, aw, value)) }
+        if ae > an { attrs.append((an, ae, vs, ve)) }
       }
       if k >= n {
         // An unterminated tag is text.
@@ -290,7 +285,9 @@ public enum HTMLSanitizer {
       }
       i = k + 1
       textStart = i
-      let nameString = String(decoding: name, as: UTF8.self)
+      let writtenString = String(
+        decoding: UnsafeBufferPointer(rebasing: p[nameStart..<nameEnd]), as: UTF8.self)
+      let nameString = XMLFeedParser.lowerASCII(writtenString)
 
       if droppedWithContent.contains(nameString) {
         if isEnd {
@@ -302,11 +299,10 @@ public enum HTMLSanitizer {
       }
       if skipping { continue }
       // Inside <svg>, SVG's own elements and attributes (case as written) are kept.
-      let svgName = String(decoding: writtenName, as: UTF8.self)
       let inSVG = svgDepth > 0 || nameString == "svg"
-      let isSVGElement = inSVG && svgElements.contains(svgName)
+      let isSVGElement = inSVG && svgElements.contains(writtenString)
       guard acceptableElements.contains(nameString) || isSVGElement else { continue }
-      let outName = isSVGElement ? writtenName : name
+      let outName = Array((isSVGElement ? writtenString : nameString).utf8)
       if isEnd {
         if nameString == "svg" && svgDepth > 0 { svgDepth -= 1 }
         if voidElements.contains(nameString) { continue }
@@ -322,12 +318,16 @@ public enum HTMLSanitizer {
       var kept: [([UInt8], String, Bool)] = []
       var hasXLink = false
       var declaresXLink = false
-      for (an, aw, value) in attrs {
-        let aname = String(decoding: an, as: UTF8.self)
+      for (ns, ne, vs, ve) in attrs {
+        let written = String(decoding: UnsafeBufferPointer(rebasing: p[ns..<ne]), as: UTF8.self)
+        let aname = XMLFeedParser.lowerASCII(written)
+        let an = Array(aname.utf8)
+        let aw = Array(written.utf8)
         guard !seen.contains(an) else { continue }
-        var v = String(decoding: value ?? an, as: UTF8.self)
+        var v =
+          vs >= 0
+          ? String(decoding: UnsafeBufferPointer(rebasing: p[vs..<ve]), as: UTF8.self) : aname
         var isURI = false
-        let written = String(decoding: aw, as: UTF8.self)
         if inSVG && svgAttributes.contains(written) {
           if written == "xlink:href" {
             hasXLink = true
