@@ -155,7 +155,8 @@ struct FeedBytes {
     units.reserveCapacity(b.count / 2)
     var i = b.startIndex
     while i + 1 < b.endIndex {
-      let u = littleEndian
+      let u =
+        littleEndian
         ? UInt16(b[i]) | UInt16(b[i + 1]) << 8 : UInt16(b[i]) << 8 | UInt16(b[i + 1])
       units.append(u)
       i += 2
@@ -357,6 +358,18 @@ struct FeedBytes {
       }
       var i = 0
       while i < n {
+        // Fast path over ordinary bytes: everything but '<', '&' and control characters.
+        while i < n {
+          let b = p[i]
+          if b > 0x3C || (b > 0x26 && b < 0x3C) || (b >= 0x20 && b < 0x26) || b == 0x0A
+            || b == 0x0D || b == 0x09
+          {
+            i += 1
+          } else {
+            break
+          }
+        }
+        if i >= n { break }
         let c = p[i]
         if c == 0x3C {  // '<': skip comments, CDATA, PIs and the DOCTYPE verbatim
           if i + 3 < n, p[i + 1] == 0x21, p[i + 2] == 0x2D, p[i + 3] == 0x2D {

@@ -71,9 +71,10 @@ public enum FeedParser {
   }
 
   static func isXMLContentType(_ ct: String) -> Bool {
-    let mime = ct.split(separator: ";").first.map {
-      $0.trimmed.lowercased()
-    } ?? ""
+    let mime =
+      ct.split(separator: ";").first.map {
+        $0.trimmed.lowercased()
+      } ?? ""
     return mime.isEmpty || mime.hasSuffix("xml") || mime.contains("json")
       || mime == "application/x-netcdf" || mime == "text/plain"
   }

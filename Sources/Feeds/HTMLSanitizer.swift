@@ -9,18 +9,30 @@ import XML
 /// A small tokenizer over UTF-8 bytes, no DOM: it runs on every summary and content.
 public enum HTMLSanitizer {
   public static func sanitize(_ html: String, base: String?) -> String {
-    var fast = true
-    for b in html.utf8 where b == 0x3C || b == 0x26 || b == 0x3E {
-      fast = false
-      break
-    }
+    sanitize(html, baseProvider: { base })
+  }
+
+  /// `baseProvider` is called at most once, and only when a relative URL needs it.
+  static func sanitize(_ html: String, baseProvider: () -> String?) -> String {
+    // Text without tags or numeric references comes out exactly as it went in.
+    let fast =
+      html.utf8.withContiguousStorageIfAvailable { p -> Bool in
+        var i = 0
+        let n = p.count
+        while i < n {
+          let b = p[i]
+          if b == 0x3C || (b == 0x26 && i + 1 < n && p[i + 1] == 0x23) { return false }
+          i += 1
+        }
+        return true
+      } ?? false
     if fast { return html }
     var out: [UInt8] = []
     out.reserveCapacity(html.utf8.count)
     var input = Array(html.utf8)
-    input.append(0)  // sentinel
+    input.append(contentsOf: [0, 0, 0, 0])  // sentinels: lookahead never leaves the buffer
     input.withUnsafeBufferPointer { p in
-      run(p, count: p.count - 1, base: base, into: &out)
+      run(p, count: p.count - 4, baseProvider: baseProvider, into: &out)
     }
     return String(decoding: out, as: UTF8.self)
   }
@@ -58,6 +70,37 @@ public enum HTMLSanitizer {
     "vspace", "vrml", "width", "wrap", "xml:lang",
   ]
 
+  static let svgElements: Set<String> = [
+    "a", "animate", "animateColor", "animateMotion", "animateTransform", "circle", "clipPath",
+    "defs", "desc", "ellipse", "font-face", "font-face-name", "font-face-src", "g", "glyph",
+    "hkern", "linearGradient", "line", "marker", "metadata", "missing-glyph", "mpath", "path",
+    "polygon", "polyline", "radialGradient", "rect", "set", "stop", "svg", "switch", "text",
+    "title", "tspan", "use",
+  ]
+
+  static let svgAttributes: Set<String> = [
+    "accent-height", "accumulate", "additive", "alphabetic", "arabic-form", "ascent",
+    "attributeName", "attributeType", "baseProfile", "bbox", "begin", "by", "calcMode",
+    "cap-height", "class", "clip-path", "color", "color-rendering", "content", "cx", "cy", "d",
+    "dx", "dy", "descent", "display", "dur", "end", "fill", "fill-opacity", "fill-rule",
+    "font-family", "font-size", "font-stretch", "font-style", "font-variant", "font-weight", "from",
+    "fx", "fy", "g1", "g2", "glyph-name", "gradientUnits", "hanging", "height", "horiz-adv-x",
+    "horiz-origin-x", "id", "ideographic", "k", "keyPoints", "keySplines", "keyTimes", "lang",
+    "mathematical", "marker-end", "marker-mid", "marker-start", "markerHeight", "markerUnits",
+    "markerWidth", "max", "min", "name", "offset", "opacity", "orient", "origin",
+    "overline-position", "overline-thickness", "panose-1", "path", "pathLength", "points",
+    "preserveAspectRatio", "r", "refX", "refY", "repeatCount", "repeatDur", "requiredExtensions",
+    "requiredFeatures", "restart", "rotate", "rx", "ry", "slope", "stemh", "stemv", "stop-color",
+    "stop-opacity", "strikethrough-position", "strikethrough-thickness", "stroke",
+    "stroke-dasharray", "stroke-dashoffset", "stroke-linecap", "stroke-linejoin",
+    "stroke-miterlimit", "stroke-opacity", "stroke-width", "systemLanguage", "target",
+    "text-anchor", "to", "transform", "type", "u1", "u2", "underline-position",
+    "underline-thickness", "unicode", "unicode-range", "units-per-em", "values", "version",
+    "viewBox", "visibility", "width", "widths", "x", "x-height", "x1", "x2", "xlink:actuate",
+    "xlink:arcrole", "xlink:href", "xlink:role", "xlink:show", "xlink:title", "xlink:type",
+    "xml:base", "xml:lang", "xml:space", "xmlns", "xmlns:xlink", "y", "y1", "y2", "zoomAndPan",
+  ]
+
   /// Elements dropped together with everything inside them.
   static let droppedWithContent: Set<String> = ["script", "applet", "style"]
 
@@ -88,8 +131,19 @@ public enum HTMLSanitizer {
     (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7A
   }
 
-  static func run(_ p: UnsafeBufferPointer<UInt8>, count n: Int, base: String?, into out: inout [UInt8])
-  {
+  static func run(
+    _ p: UnsafeBufferPointer<UInt8>, count n: Int, baseProvider: () -> String?,
+    into out: inout [UInt8]
+  ) {
+    var baseDone = false
+    var baseValue: String?
+    func base() -> String? {
+      if !baseDone {
+        baseValue = baseProvider()
+        baseDone = true
+      }
+      return baseValue
+    }
     var i = 0
     var textStart = 0
     // Start tags of script/applet/style minus their end tags; text and markup only
@@ -97,6 +151,8 @@ public enum HTMLSanitizer {
     // what follows until a start tag evens it out (feedparser behaves the same way).
     var unacceptable = 0
     var skipping: Bool { unacceptable != 0 }
+    var svgDepth = 0
+    var attrs: [(Int, Int, Int, Int)] = []  // name start/end, value start/end (-1: none)
 
     func flushText(_ end: Int) {
       if !skipping, end > textStart { appendText(p, textStart, end, into: &out) }
@@ -177,13 +233,10 @@ public enum HTMLSanitizer {
       }
       flushText(i)
       var k = nameStart
-      var name: [UInt8] = []
-      while k < n, !isSpace(p[k]), p[k] != 0x3E, p[k] != 0x2F {
-        name.append(lower(p[k]))
-        k += 1
-      }
-      // Attributes.
-      var attrs: [(name: [UInt8], value: [UInt8]?)] = []
+      while k < n, !isSpace(p[k]), p[k] != 0x3E, p[k] != 0x2F { k += 1 }
+      let nameEnd = k
+      // Attributes, as ranges into the input (no copies until one is kept).
+      attrs.removeAll(keepingCapacity: true)
       var selfClosing = false
       while k < n, p[k] != 0x3E {
         if isSpace(p[k]) {
@@ -196,31 +249,32 @@ public enum HTMLSanitizer {
           continue
         }
         selfClosing = false
-        var an: [UInt8] = []
+        let an = k
         while k < n, !isSpace(p[k]), p[k] != 0x3E, p[k] != 0x3D, !(p[k] == 0x2F && p[k + 1] == 0x3E)
         {
-          an.append(lower(p[k]))
           k += 1
         }
+        let ae = k
         while k < n, isSpace(p[k]) { k += 1 }
-        var value: [UInt8]?
+        var vs = -1
+        var ve = -1
         if k < n, p[k] == 0x3D {
           k += 1
           while k < n, isSpace(p[k]) { k += 1 }
           if k < n, p[k] == 0x22 || p[k] == 0x27 {
             let q = p[k]
             k += 1
-            let s = k
+            vs = k
             while k < n, p[k] != q { k += 1 }
-            value = Array(p[s..<k])
+            ve = k
             if k < n { k += 1 }
           } else {
-            let s = k
+            vs = k
             while k < n, !isSpace(p[k]), p[k] != 0x3E { k += 1 }
-            value = Array(p[s..<k])
+            ve = k
           }
         }
-        if !an.isEmpty { attrs.append((an, value)) }
+        if ae > an { attrs.append((an, ae, vs, ve)) }
       }
       if k >= n {
         // An unterminated tag is text.
@@ -231,7 +285,9 @@ public enum HTMLSanitizer {
       }
       i = k + 1
       textStart = i
-      let nameString = String(decoding: name, as: UTF8.self)
+      let writtenString = String(
+        decoding: UnsafeBufferPointer(rebasing: p[nameStart..<nameEnd]), as: UTF8.self)
+      let nameString = XMLFeedParser.lowerASCII(writtenString)
 
       if droppedWithContent.contains(nameString) {
         if isEnd {
@@ -242,35 +298,62 @@ public enum HTMLSanitizer {
         continue
       }
       if skipping { continue }
-      guard acceptableElements.contains(nameString) else { continue }
+      // Inside <svg>, SVG's own elements and attributes (case as written) are kept.
+      let inSVG = svgDepth > 0 || nameString == "svg"
+      let isSVGElement = inSVG && svgElements.contains(writtenString)
+      guard acceptableElements.contains(nameString) || isSVGElement else { continue }
+      let outName = Array((isSVGElement ? writtenString : nameString).utf8)
       if isEnd {
+        if nameString == "svg" && svgDepth > 0 { svgDepth -= 1 }
         if voidElements.contains(nameString) { continue }
         out.append(contentsOf: [0x3C, 0x2F])
-        out.append(contentsOf: name)
+        out.append(contentsOf: outName)
         out.append(0x3E)
         continue
       }
+      if nameString == "svg" && !selfClosing { svgDepth += 1 }
       out.append(0x3C)
-      out.append(contentsOf: name)
+      out.append(contentsOf: outName)
       var seen = Set<[UInt8]>()
       var kept: [([UInt8], String, Bool)] = []
-      for (an, value) in attrs {
-        let aname = String(decoding: an, as: UTF8.self)
+      var hasXLink = false
+      var declaresXLink = false
+      for (ns, ne, vs, ve) in attrs {
+        let written = String(decoding: UnsafeBufferPointer(rebasing: p[ns..<ne]), as: UTF8.self)
+        let aname = XMLFeedParser.lowerASCII(written)
+        let an = Array(aname.utf8)
+        let aw = Array(written.utf8)
         guard !seen.contains(an) else { continue }
-        var v = String(decoding: value ?? an, as: UTF8.self)
+        var v =
+          vs >= 0
+          ? String(decoding: UnsafeBufferPointer(rebasing: p[vs..<ve]), as: UTF8.self) : aname
         var isURI = false
+        if inSVG && svgAttributes.contains(written) {
+          if written == "xlink:href" {
+            hasXLink = true
+            v = safeURI(decodeEntities(v), base: base())
+            isURI = true
+          }
+          if written == "xmlns:xlink" { declaresXLink = true }
+          seen.insert(an)
+          kept.append((aw, v, isURI))
+          continue
+        }
         if aname == "style" {
           v = sanitizeStyle(decodeEntities(v))
           if v.isEmpty { continue }
         } else {
           guard acceptableAttributes.contains(aname) else { continue }
           if uriAttributes.contains(aname) {
-            v = safeURI(decodeEntities(v), base: base)
+            v = safeURI(decodeEntities(v), base: base())
             isURI = true
           }
         }
         seen.insert(an)
         kept.append((an, v, isURI || aname == "style"))
+      }
+      if hasXLink && !declaresXLink {
+        kept.append((Array("xmlns:xlink".utf8), "http://www.w3.org/1999/xlink", false))
       }
       // Attributes come out sorted by name, feedparser's order.
       kept.sort { $0.0.lexicographicallyPrecedes($1.0) }
@@ -285,9 +368,11 @@ public enum HTMLSanitizer {
         out.append(contentsOf: [0x20, 0x2F, 0x3E])
       } else {
         out.append(0x3E)
-        if selfClosing {
+        // `<x/>` becomes `<x></x>`; with attributes, only the start tag stays
+        // (feedparser's way).
+        if selfClosing && attrs.isEmpty {
           out.append(contentsOf: [0x3C, 0x2F])
-          out.append(contentsOf: name)
+          out.append(contentsOf: outName)
           out.append(0x3E)
         }
       }
@@ -306,6 +391,7 @@ public enum HTMLSanitizer {
     _ p: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int, into out: inout [UInt8]
   ) {
     var i = s
+    var run = s  // start of bytes not yet copied
     while i < e {
       let c = p[i]
       if c == 0x26 && p[i + 1] == 0x23 {
@@ -320,22 +406,23 @@ public enum HTMLSanitizer {
         while k < e, k - ds < 8,
           (p[k] >= 0x30 && p[k] <= 0x39) || (hex && (p[k] | 0x20) >= 0x61 && (p[k] | 0x20) <= 0x66)
         {
-          v = v * (hex ? 16 : 10)
+          v =
+            v * (hex ? 16 : 10)
             + (p[k] <= 0x39 ? UInt32(p[k] - 0x30) : UInt32((p[k] | 0x20) - 0x61 + 10))
           k += 1
         }
         if k > ds, v >= 0x80, v <= 0x9F {
+          out.append(contentsOf: UnsafeBufferPointer(rebasing: p[run..<i]))
           let mapped = FeedBytes.cp1252Scalar(UInt8(v))
           out.append(contentsOf: Array("&#x\(String(mapped, radix: 16));".utf8))
           i = k < e && p[k] == 0x3B ? k + 1 : k
+          run = i
           continue
         }
-        out.append(c)
-      } else {
-        out.append(c)
       }
       i += 1
     }
+    if run < e { out.append(contentsOf: UnsafeBufferPointer(rebasing: p[run..<e])) }
   }
 
   static func appendEscaped(

@@ -17,7 +17,8 @@ enum FeedNamespace {
     case "http://purl.org/dc/elements/1.1/", "http://purl.org/dc/elements/1.0/": return .dc
     case "http://purl.org/dc/terms/": return .dcterms
     case "http://purl.org/rss/1.0/modules/content/": return .content
-    case "http://search.yahoo.com/mrss/", "http://search.yahoo.com/mrss", "http://tools.search.yahoo.com/mrss/":
+    case "http://search.yahoo.com/mrss/", "http://search.yahoo.com/mrss",
+      "http://tools.search.yahoo.com/mrss/":
       return .media
     case "http://www.w3.org/1999/xhtml": return .xhtml
     case "http://purl.org/rss/1.0/modules/syndication/": return .sy
@@ -45,6 +46,27 @@ enum FeedNamespace {
     case "atom", "atom10", "atom03": return .core
     default: return .other
     }
+  }
+}
+
+/// An element's base URL, computed on first use.
+final class LazyBase {
+  let node: XMLNode
+  var computed = false
+  var value: String?
+  init(_ node: XMLNode) { self.node = node }
+  func get() -> String? {
+    if !computed {
+      value = node.baseURL
+      computed = true
+    }
+    return value
+  }
+}
+
+extension HTMLSanitizer {
+  static func sanitize(_ html: String, base: LazyBase) -> String {
+    sanitize(html, baseProvider: base.get)
   }
 }
 
@@ -265,7 +287,8 @@ final class XMLFeedParser {
     case "rdf":
       format = .rss10
     case "feed":
-      format = ns == "http://purl.org/atom/ns#" || (ns == nil && r.attribute("version") == "0.3")
+      format =
+        ns == "http://purl.org/atom/ns#" || (ns == nil && r.attribute("version") == "0.3")
         ? .atom03 : .atom10
     default:
       return nil
@@ -395,7 +418,8 @@ final class XMLFeedParser {
       case (.core, "guid"), (.core, "id"):
         let t = el.text.trimmed
         if !t.isEmpty {
-          item.id = resolve(t, el)
+          // Identifiers are opaque; only what is plainly a relative path is resolved.
+          item.id = t.hasPrefix("/") || t.hasPrefix("./") || t.hasPrefix("../") ? resolve(t, el) : t
           let perma = (el.attribute("isPermaLink") ?? "true").lowercased() != "false"
           if name == "guid" && perma { guidLink = item.id }
         }
@@ -567,18 +591,19 @@ final class XMLFeedParser {
 
   /// The element's content as an HTML string, following its text construct rules.
   func text(_ el: XMLNode, _ kind: TextKind) -> String {
-    let base = el.baseURL
+    // The base is only worked out when a URL in the markup needs it.
+    let base = LazyBase(el)
     var value: String
     switch kind {
     case .guess:
-      if !el.elements.isEmpty {
+      if el.hasElementChildren {
         value = HTMLSanitizer.sanitize(Self.markup(el), base: base)
       } else {
         let t = el.text.trimmed
         value = Self.looksLikeHTML(t) ? HTMLSanitizer.sanitize(t, base: base) : t
       }
     case .html:
-      if !el.elements.isEmpty {
+      if el.hasElementChildren {
         value = HTMLSanitizer.sanitize(Self.markup(el), base: base)
       } else {
         value = HTMLSanitizer.sanitize(
@@ -594,7 +619,7 @@ final class XMLFeedParser {
 
   /// Atom text constructs. Plain text is returned as it is (feedparser's convention:
   /// only HTML and XHTML come back as markup); non-text media types are base64.
-  func atomText(_ el: XMLNode, base: String?) -> String {
+  func atomText(_ el: XMLNode, base: LazyBase) -> String {
     var type = (el.attribute("type") ?? "text").lowercased().trimmed
     let mode = el.attribute("mode")?.lowercased()
     if type.isEmpty { type = "text" }
@@ -602,7 +627,7 @@ final class XMLFeedParser {
     let isXHTML = type == "xhtml" || type == "application/xhtml+xml"
     let isXML = !isXHTML && (type.hasSuffix("/xml") || type.hasSuffix("+xml"))
     let isText = type == "text" || type.hasPrefix("text/")
-    if !el.elements.isEmpty && mode != "escaped" && mode != "base64" {
+    if el.hasElementChildren && mode != "escaped" && mode != "base64" {
       // Inline markup; a lone XHTML div wrapper is not content.
       let kids = el.elements
       var raw: String
@@ -629,7 +654,9 @@ final class XMLFeedParser {
     }
     raw = raw.trimmed
     if isHTML || isXHTML || isXML { return HTMLSanitizer.sanitize(raw, base: base) }
-    if mode == "escaped" && Self.looksLikeHTML(raw) { return HTMLSanitizer.sanitize(raw, base: base) }
+    if mode == "escaped" && Self.looksLikeHTML(raw) {
+      return HTMLSanitizer.sanitize(raw, base: base)
+    }
     return raw
   }
 
@@ -746,9 +773,17 @@ final class XMLFeedParser {
         var name = n.name
         if let colon = name.lastIndex(of: ":") { name = String(name[name.index(after: colon)...]) }
         out += "<" + name
+        // A namespace switch (SVG or MathML inside XHTML) keeps its declaration.
+        if let uri = n.namespaceURI, uri != n.parent?.namespaceURI {
+          out += " xmlns=\"" + escape(uri) + "\""
+        }
         for a in n.attributes {
-          let an = a.namespace == "http://www.w3.org/XML/1998/namespace" ? "xml:" + a.name : a.name
-          out += " " + an + "=\"" + escape(a.value).replacingOccurrences(of: "\"", with: "&quot;")
+          let an =
+            a.namespace == "http://www.w3.org/XML/1998/namespace"
+            ? "xml:" + a.name
+            : a.namespace == "http://www.w3.org/1999/xlink" ? "xlink:" + a.name : a.name
+          out +=
+            " " + an + "=\"" + escape(a.value).replacingOccurrences(of: "\"", with: "&quot;")
             + "\""
         }
         let kids = n.children

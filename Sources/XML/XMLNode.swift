@@ -81,6 +81,16 @@ public struct XMLNode: @unchecked Sendable {
     return out
   }
 
+  /// Whether any child is an element (cheaper than `elements.isEmpty`).
+  public var hasElementChildren: Bool {
+    var c = ptr.pointee.children
+    while let n = c {
+      if n.pointee.type == XML_ELEMENT_NODE { return true }
+      c = n.pointee.next
+    }
+    return false
+  }
+
   /// Calls `body` for each child element without building an array.
   public func forEachElement(_ body: (XMLNode) throws -> Void) rethrows {
     var c = ptr.pointee.children
