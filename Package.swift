@@ -3,7 +3,7 @@
 import PackageDescription
 
 let strict: [SwiftSetting] = [
-  .enableUpcomingFeature("ExistentialAny"),
+  .enableUpcomingFeature("ExistentialAny")
 ]
 
 let package = Package(
@@ -51,21 +51,24 @@ let package = Package(
     .executableTarget(
       name: "feedspool",
       dependencies: [
-        "Daemon", "Feeds", "Extract", "Spool", "Articles",
+        "Daemon", "Feeds", "Extract", "Spool", "Articles", "HTTP",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict),
 
     // Test helpers: a real HTTP server on 127.0.0.1, temp dirs.
-    .target(name: "TestSupport", dependencies: [], path: "Tests/TestSupport", swiftSettings: strict),
+    .target(
+      name: "TestSupport", dependencies: [], path: "Tests/TestSupport", swiftSettings: strict),
 
     .testTarget(name: "XMLTests", dependencies: ["XML"], swiftSettings: strict),
     .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"], swiftSettings: strict),
     .testTarget(
       name: "ArticlesTests", dependencies: ["Articles", .product(name: "Yams", package: "Yams")],
       swiftSettings: strict),
-    .testTarget(name: "FeedsTests", dependencies: ["Feeds"], resources: [.copy("Fixtures")], swiftSettings: strict),
+    .testTarget(
+      name: "FeedsTests", dependencies: ["Feeds"], resources: [.copy("Fixtures")],
+      swiftSettings: strict),
     .testTarget(name: "ExtractTests", dependencies: ["Extract"], swiftSettings: strict),
     .testTarget(
       name: "SpoolTests", dependencies: ["Spool", "Articles", "TestSupport"], swiftSettings: strict),

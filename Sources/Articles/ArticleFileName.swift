@@ -97,3 +97,8 @@ public struct ArticleFileName: Sendable, Equatable {
     return out
   }
 }
+
+extension Article {
+  /// The article's file name in the spool (before uniquing).
+  public var fileName: ArticleFileName { ArticleFileName(self) }
+}

@@ -17,86 +17,138 @@
 /// The Markdown converter already writes `<` in text as `&lt;` and drops unsafe links,
 /// so in practice this only acts inside code, and on bodies that did not come from it.
 public enum BodySafety {
-  static let zwsp: Unicode.Scalar = "\u{200B}"
+  static let zwsp: [UInt8] = [0xE2, 0x80, 0x8B]  // U+200B in UTF-8
   static let activeElements: [[UInt8]] = [
     "script", "iframe", "object", "embed", "base", "frameset", "frame", "applet", "meta",
     "link", "style", "form", "svg", "math",
   ].map { Array($0.utf8) }
 
-  /// The body with controls removed and active markup neutralized. Idempotent.
+  /// The body with controls removed and active markup neutralized. Idempotent. Works on
+  /// the UTF-8 bytes in two linear passes (controls out, then markup broken, so that a
+  /// removed control cannot join the pieces of a pattern).
   public static func sanitize(_ text: String) -> String {
-    let src = Array(text.unicodeScalars)
-    var out = String.UnicodeScalarView()
+    let clean = removeControls(Array(text.utf8))
+    var out: [UInt8] = []
+    out.reserveCapacity(clean.count + 16)
+    let n = clean.count
     var i = 0
-    let n = src.count
     while i < n {
-      let c = src[i]
-      let v = c.value
-      switch v {
-      case 0x0A, 0x09:
-        out.append(c)
-      case 0x0D:
-        out.append("\n")
-        if i + 1 < n && src[i + 1].value == 0x0A { i += 1 }
-      case 0x00...0x1F, 0x7F...0x9F, 0xFEFF:
-        break
+      let b = clean[i]
+      switch b {
       case 0x3C:  // "<"
-        out.append(c)
+        out.append(b)
         var j = i + 1
-        while j < n && isSpace(src[j]) { j += 1 }
-        if activeElements.contains(where: { matches(src, at: j, $0) }) { out.append(zwsp) }
+        while j < n, let w = spaceLength(clean, at: j) { j += w }
+        if activeElements.contains(where: { matches(clean, at: j, $0) }) {
+          out.append(contentsOf: zwsp)
+        }
       case 0x3A:  // ":"
-        if isSchemeColon(src, at: i) { out.append(zwsp) }
-        out.append(c)
+        if isSchemeColon(clean, at: i) { out.append(contentsOf: zwsp) }
+        out.append(b)
       case 0x6F, 0x4F:  // "o"
-        if i > 0 && isSpace(src[i - 1]) && isHandler(src, at: i) { out.append(zwsp) }
-        out.append(c)
+        if i > 0 && spaceLength(before: clean, end: i) != nil && isHandler(clean, at: i) {
+          out.append(contentsOf: zwsp)
+        }
+        out.append(b)
       default:
-        out.append(c)
+        out.append(b)
       }
       i += 1
     }
-    return String(out)
+    return String(decoding: out, as: UTF8.self)
   }
 
-  /// White space as Python's `str.isspace` (what the spool checker's `\s` matches).
-  static func isSpace(_ c: Unicode.Scalar) -> Bool {
-    let v = c.value
-    if v == 0x20 || (v >= 0x09 && v <= 0x0D) || (v >= 0x1C && v <= 0x1F) { return true }
-    return v >= 0x80 && c.properties.isWhitespace
+  /// NUL, C0 except TAB and LF, DEL, C1 (`C2 80`...`C2 9F`) and the BOM out; CR LF and CR
+  /// to LF.
+  static func removeControls(_ s: [UInt8]) -> [UInt8] {
+    var out: [UInt8] = []
+    out.reserveCapacity(s.count)
+    let n = s.count
+    var i = 0
+    while i < n {
+      let b = s[i]
+      if b >= 0x20 && b < 0x7F {
+        out.append(b)
+      } else if b == 0x0A || b == 0x09 {
+        out.append(b)
+      } else if b == 0x0D {
+        out.append(0x0A)
+        if i + 1 < n && s[i + 1] == 0x0A { i += 1 }
+      } else if b < 0x20 || b == 0x7F {
+        // dropped
+      } else if b == 0xC2 && i + 1 < n && s[i + 1] >= 0x80 && s[i + 1] <= 0x9F {
+        i += 1
+      } else if b == 0xEF && i + 2 < n && s[i + 1] == 0xBB && s[i + 2] == 0xBF {
+        i += 2
+      } else {
+        out.append(b)
+      }
+      i += 1
+    }
+    return out
   }
 
-  static func lower(_ c: Unicode.Scalar) -> UInt32 {
-    c.value >= 0x41 && c.value <= 0x5A ? c.value | 0x20 : c.value
+  /// Byte length of the white space character (Python's `str.isspace`) at `i`, or nil.
+  static func spaceLength(_ s: [UInt8], at i: Int) -> Int? {
+    let b = s[i]
+    if b == 0x20 || (b >= 0x09 && b <= 0x0D) || (b >= 0x1C && b <= 0x1F) { return 1 }
+    if b == 0xC2, i + 1 < s.count, s[i + 1] == 0x85 || s[i + 1] == 0xA0 { return 2 }
+    guard i + 2 < s.count else { return nil }
+    let c1 = s[i + 1]
+    let c2 = s[i + 2]
+    switch b {
+    case 0xE1 where c1 == 0x9A && c2 == 0x80: return 3  // U+1680
+    case 0xE2 where c1 == 0x80 && (c2 <= 0x8A || c2 == 0xA8 || c2 == 0xA9 || c2 == 0xAF):
+      return 3  // U+2000-200A, U+2028, U+2029, U+202F
+    case 0xE2 where c1 == 0x81 && c2 == 0x9F: return 3  // U+205F
+    case 0xE3 where c1 == 0x80 && c2 == 0x80: return 3  // U+3000
+    default: return nil
+    }
   }
 
-  static func matches(_ s: [Unicode.Scalar], at i: Int, _ word: [UInt8]) -> Bool {
-    guard i + word.count <= s.count else { return false }
-    for k in 0..<word.count where lower(s[i + k]) != UInt32(word[k]) { return false }
+  /// Byte length of the white space character ending just before `end`, or nil.
+  static func spaceLength(before s: [UInt8], end: Int) -> Int? {
+    var len = 1
+    while len <= 3 && end - len >= 0 {
+      if let l = spaceLength(s, at: end - len), l == len { return len }
+      len += 1
+    }
+    return nil
+  }
+
+  @inline(__always) static func lower(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b | 0x20 : b }
+
+  static func matches(_ s: [UInt8], at i: Int, _ word: [UInt8]) -> Bool {
+    guard i >= 0, i + word.count <= s.count else { return false }
+    for k in 0..<word.count where lower(s[i + k]) != word[k] { return false }
     return true
   }
 
+  static let script = Array("script".utf8)
+  static let data = Array("data".utf8)
+  static let textHTML = Array("text/html".utf8)
+
   /// Is the colon at `i` the end of `javascript`, `vbscript` or a `data:` + `text/html`?
-  static func isSchemeColon(_ s: [Unicode.Scalar], at i: Int) -> Bool {
-    var j = i - 1
-    while j >= 0 && isSpace(s[j]) { j -= 1 }
-    if j >= 5 && matches(s, at: j - 5, Array("script".utf8)) { return true }
-    if j >= 3 && matches(s, at: j - 3, Array("data".utf8)) {
+  static func isSchemeColon(_ s: [UInt8], at i: Int) -> Bool {
+    var j = i
+    while j > 0, let w = spaceLength(before: s, end: j) { j -= w }
+    if matches(s, at: j - 6, script) { return true }
+    if matches(s, at: j - 4, data) {
       var k = i + 1
-      while k < s.count && isSpace(s[k]) { k += 1 }
-      return matches(s, at: k, Array("text/html".utf8))
+      while k < s.count, let w = spaceLength(s, at: k) { k += w }
+      return matches(s, at: k, textHTML)
     }
     return false
   }
 
   /// `on` + ASCII letters + optional white space + `=` at `i`?
-  static func isHandler(_ s: [Unicode.Scalar], at i: Int) -> Bool {
+  static func isHandler(_ s: [UInt8], at i: Int) -> Bool {
     guard i + 2 < s.count, lower(s[i + 1]) == 0x6E else { return false }
     var j = i + 2
     let start = j
     while j < s.count, lower(s[j]) >= 0x61 && lower(s[j]) <= 0x7A { j += 1 }
     guard j > start else { return false }
-    while j < s.count && isSpace(s[j]) { j += 1 }
-    return j < s.count && s[j] == "="
+    while j < s.count, let w = spaceLength(s, at: j) { j += w }
+    return j < s.count && s[j] == 0x3D
   }
 }

@@ -8,7 +8,8 @@
 ///    browsers do (WHATWG URL).
 /// 2. **Resolution.** A relative reference is resolved against `base` (RFC 3986 5.2.2);
 ///    the base must itself be an absolute http(s) URL. The result must be `http` or
-///    `https` with a non-empty host, else the answer is `nil`.
+///    `https` with a non-empty host, else the answer is `nil`. An empty reference gives
+///    `nil` (not the base: an item with an empty link has no link).
 /// 3. **Scheme and host lower-cased.** Percent-encoded bytes in the host are decoded. A
 ///    host with characters outside `[a-z0-9._~-]` is refused (`nil`), except:
 /// 4. **IDN hosts** (non-ASCII labels) are lower-cased, NFC-normalized and converted to
@@ -74,7 +75,7 @@ public enum CanonicalURL {
   /// Like `canonicalize`, with tracking parameters removed or kept. Used for links in
   /// article bodies, where the same rules make them absolute and well-formed.
   public static func normalize(_ url: String, base: String?, removingTracking: Bool) -> String? {
-    guard let ref = Parsed(url) else { return nil }
+    guard let ref = Parsed(url), !ref.isEmpty else { return nil }
     var target: Parsed
     if ref.scheme != nil {
       target = ref
@@ -100,9 +101,7 @@ public enum CanonicalURL {
   /// True when the query parameter `name` (as written, possibly percent-encoded) is a
   /// tracking parameter.
   public static func isTrackingParameter(_ name: String) -> Bool {
-    let lower = String(
-      decoding: percentDecodedUnreserved(Array(name.utf8)).map(asciiLower), as: UTF8.self)
-    return lower.hasPrefix("utm_") || trackingParameters.contains(lower)
+    isTrackingName(normalizePercent(Array(name.utf8), allowed: allAllowed)[...])
   }
 
   // MARK: - Parsing
@@ -115,6 +114,12 @@ public enum CanonicalURL {
     var path: [UInt8]
     var query: [UInt8]?
     var fragment: [UInt8]?
+
+    /// An empty reference (`""`, only white space): RFC 3986 would resolve it to the
+    /// base itself, but an item with an empty link has no link.
+    var isEmpty: Bool {
+      scheme == nil && authority == nil && path.isEmpty && query == nil && fragment == nil
+    }
 
     init(scheme: [UInt8]?, authority: [UInt8]?, path: [UInt8], query: [UInt8]?, fragment: [UInt8]?)
     {
@@ -359,9 +364,9 @@ public enum CanonicalURL {
   }
 
   static func isTrackingName(_ name: ArraySlice<UInt8>) -> Bool {
-    guard name.count >= 3 else { return false }
-    let lower = String(
-      decoding: percentDecodedUnreserved(Array(name)).map(asciiLower), as: UTF8.self)
+    guard name.count >= 3, name.count <= 40 else { return false }
+    // Query bytes are normalized already: an encoded unreserved character is decoded.
+    let lower = String(decoding: name.map(asciiLower), as: UTF8.self)
     return lower.hasPrefix("utm_") || trackingParameters.contains(lower)
   }
 
@@ -418,9 +423,7 @@ public enum CanonicalURL {
     return out
   }
 
-  static func percentDecodedUnreserved(_ bytes: [UInt8]) -> [UInt8] {
-    normalizePercent(bytes, allowed: [Bool](repeating: true, count: 256))
-  }
+  static let allAllowed = [Bool](repeating: true, count: 256)
 
   static func percentDecodedAll(_ bytes: [UInt8]) -> [UInt8] {
     var out: [UInt8] = []

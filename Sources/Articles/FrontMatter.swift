@@ -103,6 +103,9 @@ public enum FrontMatter {
 
   /// A YAML double-quoted scalar that YAML 1.1 and 1.2 parsers read back as `s`.
   public static func quoted(_ s: String) -> String {
+    if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 >= 0x7F }) {
+      return "\"" + s + "\""  // plain ASCII without anything to escape
+    }
     var out = "\""
     out.reserveCapacity(s.utf8.count + 2)
     for c in s.unicodeScalars {
@@ -130,4 +133,9 @@ public enum FrontMatter {
     let s = String(v, radix: 16, uppercase: true)
     return String(repeating: "0", count: max(0, width - s.count)) + s
   }
+}
+
+extension Article {
+  /// The whole article file: front matter and body (`FrontMatter.render`).
+  public var fileText: String { FrontMatter.render(self) }
 }

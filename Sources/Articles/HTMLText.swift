@@ -2,8 +2,8 @@ import XML
 
 /// Plain text out of HTML, for titles, excerpts and names: entities decoded (by libxml2's
 /// HTML parser), tags stripped, the content of `script`, `style` and other non-text
-/// elements dropped, block boundaries and `<br>` turned into spaces, whitespace folded,
-/// control characters removed.
+/// elements dropped, block boundaries and `<br>` turned into spaces, HTML white space
+/// folded, control characters removed (see `foldWhitespace`).
 public enum HTMLText {
   /// Plain text of an HTML fragment. Strings without `<` or `&` are only folded.
   public static func plainText(fromHTML html: String) -> String {
@@ -54,18 +54,23 @@ public enum HTMLText {
     }
   }
 
-  /// Runs of white space (Unicode White_Space, including no-break spaces) become one
-  /// space, the ends are trimmed, control characters (C0, DEL, C1) and the BOM dropped.
+  /// Runs of HTML white space (space, tab, LF, FF, CR) and no-break spaces (`&nbsp;`, which
+  /// pages use as spacing) become one space and the ends are trimmed; other controls (C0,
+  /// DEL, C1 except NEL) and the BOM are dropped. Other Unicode spaces and line separators
+  /// (U+2003, U+0085, U+2028, ...) are text the source chose and are kept: the front
+  /// matter writer escapes what YAML needs.
   public static func foldWhitespace(_ s: String) -> String {
     var out = String.UnicodeScalarView()
     var pendingSpace = false
     for c in s.unicodeScalars {
       let v = c.value
-      if v == 0x20 || (v >= 0x09 && v <= 0x0D) || (v >= 0x80 && c.properties.isWhitespace) {
+      if v == 0x20 || v == 0x09 || v == 0x0A || v == 0x0C || v == 0x0D || v == 0xA0 {
         pendingSpace = true
         continue
       }
-      if v < 0x20 || (v >= 0x7F && v <= 0x9F) || v == 0xFEFF { continue }
+      if v < 0x20 || v == 0x7F || (v >= 0x80 && v <= 0x9F && v != 0x85) || v == 0xFEFF {
+        continue
+      }
       if pendingSpace && !out.isEmpty { out.append(" ") }
       pendingSpace = false
       out.append(c)

@@ -23,7 +23,8 @@ public struct MarkdownConversion: Sendable, Equatable {
 ///   the cells as paragraphs), `*figure captions*`, `<br>` as hard line breaks (two as a
 ///   paragraph break), `* * *` for `<hr>`, definition terms in bold.
 /// - Lazy-loaded images (`data-src`, `data-original`, `data-lazy-src`, `srcset`) are
-///   found; 1x1 tracking pixels are dropped.
+///   found, and so are images only given inside `<noscript>`; 1x1 tracking pixels are
+///   dropped.
 /// - Dropped with their content: `script`, `style`, `noscript`, `iframe`, `frame`,
 ///   `object`, `embed`, `applet`, `form` and its controls, `svg`, `template`, `canvas`,
 ///   `audio`, `video`, `map`, `head`, and elements marked `hidden`, `aria-hidden="true"`
@@ -45,11 +46,24 @@ public enum MarkdownConverter {
     -> MarkdownConversion
   {
     guard !bytes.isEmpty,
-      let doc = try? XMLDocument.parseHTML(bytes, url: baseURL, encoding: encoding),
+      let doc = try? XMLDocument.parseHTML(
+        bytes, url: baseURL, encoding: encoding ?? MarkdownConverter.sniffUTF8(bytes)),
       let root = doc.root
     else { return MarkdownConversion(markdown: "", images: []) }
     let body = root.firstElement("body") ?? root
     return convert(body, baseURL: baseURL)
+  }
+
+  /// "UTF-8" when no encoding is given and the bytes are valid UTF-8 with some non-ASCII:
+  /// libxml2 2.9 reads a page as Latin-1 (`VitÃ³rias`) when non-ASCII bytes come before
+  /// its `<meta charset="utf-8">` (seen on a real page: a comment in the body before it). Real Latin-1 text is almost never valid
+  /// UTF-8, so this only fixes, never breaks; otherwise the document's declaration rules.
+  static func sniffUTF8(_ bytes: [UInt8]) -> String? {
+    var start = 0
+    if bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF { start = 3 }
+    if bytes.count >= 2 && (bytes[0] == 0xFE || bytes[0] == 0xFF) { return nil }  // UTF-16 BOM
+    guard bytes[start...].contains(where: { $0 >= 0x80 }) else { return nil }
+    return String(validating: bytes[start...], as: UTF8.self) != nil ? "UTF-8" : nil
   }
 
   /// Converts the content of one element (e.g. the main content an extractor chose). The
@@ -58,14 +72,22 @@ public enum MarkdownConverter {
     let r = Renderer(base: effectiveBase(node.document, baseURL))
     let blocks = r.blocks(node, depth: 0)
     let joined = blocks.joined(separator: "\n\n")
-    var lines: [Substring] = []
-    for line in BodySafety.sanitize(joined).split(separator: "\n", omittingEmptySubsequences: false)
-    {
-      var l = line
-      while let last = l.last, last == " " || last == "\t" { l.removeLast() }
-      lines.append(l)
+    return MarkdownConversion(
+      markdown: stripTrailingSpaces(BodySafety.sanitize(joined)), images: r.images)
+  }
+
+  /// Spaces and tabs at line ends removed (on the UTF-8 bytes).
+  static func stripTrailingSpaces(_ s: String) -> String {
+    var out: [UInt8] = []
+    out.reserveCapacity(s.utf8.count)
+    for c in s.utf8 {
+      if c == 0x0A {
+        while let last = out.last, last == 0x20 || last == 0x09 { out.removeLast() }
+      }
+      out.append(c)
     }
-    return MarkdownConversion(markdown: lines.joined(separator: "\n"), images: r.images)
+    while let last = out.last, last == 0x20 || last == 0x09 { out.removeLast() }
+    return String(decoding: out, as: UTF8.self)
   }
 
   /// `<base href>` of the document resolved against `baseURL`, else `baseURL`.
@@ -99,18 +121,30 @@ public enum MarkdownConverter {
   public static let voidButNesting: Set<String> = ["embed", "source", "track", "wbr", "keygen"]
 }
 
-/// Inline Markdown being built for one paragraph (or heading, cell, link text...).
+/// Inline Markdown being built for one paragraph (or heading, cell, link text...), as
+/// UTF-8 bytes so that the line-start and hard-break checks are O(1).
 struct InlineBuffer {
-  var s = ""
+  var b: [UInt8] = []
   var pendingSpace = false
   /// White space came before any content (to be moved outside `*...*` and `[...]`).
   var leadingSpace = false
 
-  var atLineStart: Bool { s.isEmpty || s.hasSuffix("\n") }
-  var endsWithBreak: Bool { s.hasSuffix("\\\n") }
+  var s: String { String(decoding: b, as: UTF8.self) }
+  var isEmpty: Bool { b.isEmpty }
+  var atLineStart: Bool { b.isEmpty || b.last == 0x0A }
+  var endsWithBreak: Bool { b.count >= 2 && b[b.count - 1] == 0x0A && b[b.count - 2] == 0x5C }
+
+  mutating func removeTrailingBreaks() -> Bool {
+    var removed = false
+    while endsWithBreak {
+      b.removeLast(2)
+      removed = true
+    }
+    return removed
+  }
 
   mutating func space() {
-    if s.isEmpty {
+    if b.isEmpty {
       leadingSpace = true
     } else if !atLineStart {
       pendingSpace = true
@@ -119,7 +153,7 @@ struct InlineBuffer {
 
   mutating func flushSpace() {
     if pendingSpace {
-      s += " "
+      b.append(0x20)
       pendingSpace = false
     }
   }
@@ -128,51 +162,71 @@ struct InlineBuffer {
   mutating func raw(_ md: String) {
     guard !md.isEmpty else { return }
     flushSpace()
-    s += md
+    b.append(contentsOf: md.utf8)
+  }
+
+  mutating func raw(_ bytes: [UInt8]) {
+    guard !bytes.isEmpty else { return }
+    flushSpace()
+    b.append(contentsOf: bytes)
   }
 
   mutating func hardBreak() {
     pendingSpace = false
-    guard !s.isEmpty, !atLineStart else { return }
-    s += "\\\n"
+    guard !b.isEmpty, !atLineStart else { return }
+    b.append(0x5C)
+    b.append(0x0A)
   }
 
-  /// Text of a text node: HTML white space collapsed, Markdown metacharacters escaped.
+  static let amp: [UInt8] = Array("&amp;".utf8)
+  static let lt: [UInt8] = Array("&lt;".utf8)
+
+  /// Text of a text node: HTML white space collapsed, Markdown metacharacters escaped,
+  /// control characters dropped.
   mutating func text(_ t: String) {
-    let scalars = Array(t.unicodeScalars)
-    var i = 0
-    while i < scalars.count {
-      let c = scalars[i]
-      let v = c.value
-      defer { i += 1 }
-      if v == 0x20 || v == 0x09 || v == 0x0A || v == 0x0C || v == 0x0D {
-        space()
-        continue
-      }
-      if v < 0x20 || (v >= 0x7F && v <= 0x9F) || v == 0xFEFF { continue }
-      flushSpace()
-      let lineStart = atLineStart
-      switch c {
-      case "\\", "*", "_", "`", "[", "]", "~", "|":
-        s += "\\"
-        s.unicodeScalars.append(c)
-      case "<":
-        s += "&lt;"
-      case "&":
-        // Only where it would start an entity reference.
-        var j = i + 1
-        while j < scalars.count, j - i <= 32,
-          scalars[j].properties.isAlphabetic || (0x30...0x39).contains(scalars[j].value)
-            || scalars[j] == "#"
-        {
-          j += 1
+    var t = t
+    t.withUTF8 { u in
+      let n = u.count
+      var i = 0
+      while i < n {
+        let c = u[i]
+        defer { i += 1 }
+        switch c {
+        case 0x20, 0x09, 0x0A, 0x0C, 0x0D:
+          space()
+          continue
+        case 0x00..<0x20, 0x7F:
+          continue
+        case 0xC2 where i + 1 < n && u[i + 1] >= 0x80 && u[i + 1] <= 0x9F:
+          i += 1  // C1 control
+          continue
+        case 0xEF where i + 2 < n && u[i + 1] == 0xBB && u[i + 2] == 0xBF:
+          i += 2  // BOM
+          continue
+        default:
+          break
         }
-        s += (j > i + 1 && j < scalars.count && scalars[j] == ";") ? "&amp;" : "&"
-      case "#", ">", "-", "+", "=":
-        if lineStart { s += "\\" }
-        s.unicodeScalars.append(c)
-      default:
-        s.unicodeScalars.append(c)
+        flushSpace()
+        switch c {
+        case 0x5C, 0x2A, 0x5F, 0x60, 0x5B, 0x5D, 0x7E, 0x7C:  // \ * _ ` [ ] ~ |
+          b.append(0x5C)
+          b.append(c)
+        case 0x3C:  // <
+          b.append(contentsOf: InlineBuffer.lt)
+        case 0x26:  // & only where it would start an entity reference
+          var j = i + 1
+          while j < n, j - i <= 32, isAlpha(u[j]) || isDigit(u[j]) || u[j] == 0x23 { j += 1 }
+          if j > i + 1 && j < n && u[j] == 0x3B {
+            b.append(contentsOf: InlineBuffer.amp)
+          } else {
+            b.append(c)
+          }
+        case 0x23, 0x3E, 0x2D, 0x2B, 0x3D:  // # > - + = at a line start
+          if atLineStart { b.append(0x5C) }
+          b.append(c)
+        default:
+          b.append(c)
+        }
       }
     }
   }
@@ -180,21 +234,29 @@ struct InlineBuffer {
   /// The paragraph text: trailing breaks removed, a line that would read as an ordered
   /// list item (`2024. A year`) escaped.
   func finished() -> String {
-    var out = s
-    while out.hasSuffix("\\\n") { out.removeLast(2) }
-    while out.last == " " || out.last == "\n" { out.removeLast() }
-    guard out.contains(where: { $0.isASCII && $0.isNumber }) else { return out }
-    let lines = out.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
-      var digits = 0
-      for ch in line {
-        if ch.isASCII && ch.isNumber { digits += 1 } else { break }
+    var out = self
+    _ = out.removeTrailingBreaks()
+    while let last = out.b.last, last == 0x20 || last == 0x0A { out.b.removeLast() }
+    var result: [UInt8] = []
+    result.reserveCapacity(out.b.count + 4)
+    var lineStart = true
+    var i = 0
+    let u = out.b
+    while i < u.count {
+      if lineStart && isDigit(u[i]) {
+        var j = i
+        while j < u.count && isDigit(u[j]) { j += 1 }
+        result.append(contentsOf: u[i..<j])
+        if j - i <= 9 && j < u.count && (u[j] == 0x2E || u[j] == 0x29) { result.append(0x5C) }
+        i = j
+        lineStart = false
+        continue
       }
-      guard digits > 0, digits <= 9, line.count > digits else { return String(line) }
-      let idx = line.index(line.startIndex, offsetBy: digits)
-      guard line[idx] == "." || line[idx] == ")" else { return String(line) }
-      return String(line[..<idx]) + "\\" + String(line[idx...])
+      lineStart = u[i] == 0x0A
+      result.append(u[i])
+      i += 1
     }
-    return lines.joined(separator: "\n")
+    return String(decoding: result, as: UTF8.self)
   }
 }
 
@@ -228,7 +290,42 @@ final class Renderer {
     var ctx = BlockContext()
     walk(node, &ctx, depth: depth)
     ctx.flush()
-    return ctx.blocks
+    return Renderer.separateAdjacentLists(ctx.blocks)
+  }
+
+  /// Two lists in a row would read as one loose list in Markdown: the second of a pair
+  /// gets the other marker (`*` for `-`, `1)` for `1.`), which starts a new list.
+  static func separateAdjacentLists(_ blocks: [String]) -> [String] {
+    var out = blocks
+    var previous: (ordered: Bool, switched: Bool)? = nil
+    for i in out.indices {
+      let b = out[i]
+      let ordered: Bool? = b.hasPrefix("- ") ? false : (isListBlock(b) ? true : nil)
+      guard let ordered else {
+        previous = nil
+        continue
+      }
+      if let p = previous, p.ordered == ordered, !p.switched {
+        out[i] = switchMarkers(b, ordered: ordered)
+        previous = (ordered, true)
+      } else {
+        previous = (ordered, false)
+      }
+    }
+    return out
+  }
+
+  static func switchMarkers(_ block: String, ordered: Bool) -> String {
+    block.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+      if !ordered {
+        return line.hasPrefix("- ") ? "* " + line.dropFirst(2) : String(line)
+      }
+      let digits = line.prefix { $0.isASCII && $0.isNumber }
+      guard !digits.isEmpty, line.dropFirst(digits.count).hasPrefix(". ") else {
+        return String(line)
+      }
+      return digits + ")" + line.dropFirst(digits.count + 1)
+    }.joined(separator: "\n")
   }
 
   /// The content of an element as one line of inline Markdown (headings, cells).
@@ -267,6 +364,10 @@ final class Renderer {
 
   func element(_ e: XMLNode, _ ctx: inout BlockContext, depth: Int) {
     let name = e.name
+    if name == "noscript" {
+      noscriptImages(e, &ctx)
+      return
+    }
     if MarkdownConverter.droppedElements.contains(name) || Renderer.isHidden(e) { return }
     if MarkdownConverter.voidButNesting.contains(name) {
       walk(e, &ctx, depth: depth)
@@ -352,7 +453,8 @@ final class Renderer {
     if !sub.blocks.isEmpty {  // a double <br> split it: keep it on one paragraph
       var merged = InlineBuffer()
       merged.leadingSpace = sub.inline.leadingSpace
-      merged.s = (sub.blocks + [sub.inline.s]).filter { !$0.isEmpty }.joined(separator: "\\\n")
+      merged.b = Array(
+        (sub.blocks + [sub.inline.s]).filter { !$0.isEmpty }.joined(separator: "\\\n").utf8)
       merged.pendingSpace = sub.inline.pendingSpace
       return merged
     }
@@ -367,13 +469,9 @@ final class Renderer {
       return
     }
     var buf = inner(e, depth: depth)
-    var trailingBreak = false
-    while buf.s.hasSuffix("\\\n") {
-      buf.s.removeLast(2)
-      trailingBreak = true
-    }
+    let trailingBreak = buf.removeTrailingBreaks()
     if buf.leadingSpace { ctx.inline.space() }
-    if !buf.s.isEmpty { ctx.inline.raw(open + buf.s + close) }
+    if !buf.isEmpty { ctx.inline.raw(open + buf.s + close) }
     if trailingBreak { ctx.inline.hardBreak() }
     if buf.pendingSpace { ctx.inline.space() }
   }
@@ -387,22 +485,24 @@ final class Renderer {
       walk(e, &ctx, depth: depth)
       return
     }
-    var buf = inner(e, depth: depth)
-    buf.s = buf.s.replacingOccurrences(of: "\\\n", with: " ")
+    let buf = inner(e, depth: depth)
     if buf.leadingSpace { ctx.inline.space() }
-    if !buf.s.isEmpty { ctx.inline.raw("[" + buf.s + "](" + Renderer.destination(url) + ")") }
+    if !buf.isEmpty {
+      let text = buf.s.replacingOccurrences(of: "\\\n", with: " ")
+      ctx.inline.raw("[" + text + "](" + Renderer.destination(url) + ")")
+    }
     if buf.pendingSpace { ctx.inline.space() }
   }
 
   /// An absolute, safe link target, or nil (the text stays, the link goes).
   func linkURL(_ href: String) -> String? {
-    let trimmed = href.trimmingCharacters(in: .whitespacesAndNewlines)
-    if trimmed.hasPrefix("#") { return nil }
-    if trimmed.lowercased().hasPrefix("mailto:") {
+    let trimmed = Renderer.trimmed(href)
+    if trimmed.utf8.first == 0x23 { return nil }  // "#anchor": in-page only
+    if Renderer.hasASCIIPrefix(trimmed, "mailto:") {
       let ok = trimmed.unicodeScalars.allSatisfy {
         $0.value > 0x20 && $0.value != 0x7F && !"<>()\\\"'`".unicodeScalars.contains($0)
       }
-      return ok && trimmed.count > 7 && Renderer.safe(trimmed) ? trimmed : nil
+      return ok && trimmed.utf8.count > 7 && Renderer.safe(trimmed) ? trimmed : nil
     }
     guard let url = CanonicalURL.normalize(trimmed, base: base, removingTracking: true),
       Renderer.safe(url)
@@ -410,10 +510,39 @@ final class Renderer {
     return url
   }
 
+  /// ASCII white space and controls off both ends.
+  static func trimmed(_ s: String) -> String {
+    let u = s.utf8
+    guard let first = u.firstIndex(where: { $0 > 0x20 }) else { return "" }
+    let last = u.lastIndex(where: { $0 > 0x20 })!
+    if first == u.startIndex && last == u.index(before: u.endIndex) { return s }
+    return String(s[first...last])
+  }
+
+  static func hasASCIIPrefix(_ s: String, _ prefix: String) -> Bool {
+    let a = Array(s.utf8.prefix(prefix.utf8.count))
+    return a.count == prefix.utf8.count && zip(a, prefix.utf8).allSatisfy { asciiLower($0) == $1 }
+  }
+
+  /// Case-insensitive (ASCII) substring test on the UTF-8 bytes.
+  static func containsASCII(_ s: String, _ needle: String) -> Bool {
+    let h = Array(s.utf8)
+    let n = Array(needle.utf8)
+    guard h.count >= n.count else { return false }
+    var i = 0
+    while i + n.count <= h.count {
+      var k = 0
+      while k < n.count && asciiLower(h[i + k]) == n[k] { k += 1 }
+      if k == n.count { return true }
+      i += 1
+    }
+    return false
+  }
+
   /// No scheme-like `script:` or `data:text/html` anywhere inside (e.g. in a query).
   static func safe(_ url: String) -> Bool {
-    let l = url.lowercased()
-    return !l.contains("script:") && !l.contains("script%3a") && !l.contains("data:text/html")
+    !containsASCII(url, "script:") && !containsASCII(url, "script%3a")
+      && !containsASCII(url, "data:text/html")
   }
 
   /// A link destination: parentheses escaped (everything else is percent-encoded).
@@ -442,8 +571,8 @@ final class Renderer {
       }
     }
     for c in candidates {
-      let t = c.trimmingCharacters(in: .whitespacesAndNewlines)
-      if t.isEmpty || t.lowercased().hasPrefix("data:") { continue }
+      let t = Renderer.trimmed(c)
+      if t.isEmpty || Renderer.hasASCIIPrefix(t, "data:") { continue }
       if let url = CanonicalURL.normalize(t, base: base, removingTracking: false),
         Renderer.safe(url)
       {
@@ -473,6 +602,20 @@ final class Renderer {
     var alt = InlineBuffer()
     alt.text(HTMLText.foldWhitespace(e.attribute("alt") ?? ""))
     return "![" + alt.s + "](" + Renderer.destination(url) + ")"
+  }
+
+  /// Lazy-loading pages put the real `<img>` in `<noscript>` beside a placeholder: such
+  /// an image is shown unless the placeholder already gave the same URL. Nothing else of
+  /// a `noscript` is kept.
+  func noscriptImages(_ e: XMLNode, _ ctx: inout BlockContext) {
+    e.walkElements { c in
+      if c.name == "img", !Renderer.isHidden(c), let url = imageSource(c),
+        !seenImages.contains(url), let md = image(c)
+      {
+        ctx.inline.raw(md)
+      }
+      return true
+    }
   }
 
   // MARK: - Code
@@ -578,8 +721,17 @@ final class Renderer {
     return !digits.isEmpty && b.dropFirst(digits.count).hasPrefix(". ")
   }
 
+  /// Also the switched markers (`* `, `1) `): for nesting inside a list item.
+  static func isAnyListBlock(_ b: String) -> Bool {
+    if isListBlock(b) || (b.hasPrefix("* ") && !b.hasPrefix("* * *")) { return true }
+    let digits = b.prefix { $0.isASCII && $0.isNumber }
+    return !digits.isEmpty && b.dropFirst(digits.count).hasPrefix(") ")
+  }
+
   func list(_ e: XMLNode, ordered: Bool, depth: Int) -> String {
-    var number = ordered ? (Int(e.attribute("start") ?? "") ?? 1) : 0
+    // CommonMark list numbers have at most 9 digits and are not negative.
+    let start = Int(Renderer.trimmed(e.attribute("start") ?? "")) ?? 1
+    var number = ordered ? min(max(start, 0), 999_999_000) : 0
     var items: [[String]] = []
     for child in e.children {
       switch child.kind {
@@ -618,7 +770,7 @@ final class Renderer {
       // Tight unless an item has more than one block that is not a nested list.
       var text = blocks[0]
       for b in blocks.dropFirst() {
-        let nested = Renderer.isListBlock(b)
+        let nested = Renderer.isAnyListBlock(b)
         if !nested { loose = true }
         text += (nested ? "\n" : "\n\n") + b
       }

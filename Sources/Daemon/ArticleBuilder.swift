@@ -41,6 +41,7 @@ enum ArticleBuilder {
     if title.isEmpty, let t = page?.title, !t.isEmpty { title = t }
     if title.isEmpty { title = String(excerpt.prefix(80)) }
     if title.isEmpty { title = "Untitled" }
+    title = capped(title)
     if excerpt.isEmpty, let e = page?.excerpt { excerpt = e }
 
     let date = item.published ?? item.updated ?? page?.published
@@ -52,14 +53,18 @@ enum ArticleBuilder {
     a.excerpt = excerpt.isEmpty ? nil : excerpt
     a.originalURL = original == canonical ? nil : original
     let feedTitle = feed.title.map { HTMLText.plainText(fromHTML: $0) }
-    a.providerName = page?.siteName ?? (feedTitle?.isEmpty == false ? feedTitle : nil)
+    a.providerName = (page?.siteName ?? (feedTitle?.isEmpty == false ? feedTitle : nil)).map {
+      capped($0, 200)
+    }
     a.providerDomain = host(of: canonical).flatMap { RegistrableDomain.of(host: $0) }
     if a.providerName == nil, let d = a.providerDomain { a.providerName = (ProviderName.fallback(domain: d) ?? d) }
     a.topics = uniqued(item.tags.map { HTMLText.plainText(fromHTML: $0) } + origin.topics)
     a.images = images(of: item, bodyImages: converted.images, page: page)
-    a.author = item.author.map { HTMLText.plainText(fromHTML: $0) }.flatMap { $0.isEmpty ? nil : $0 }
+    a.author = item.author.map { capped(HTMLText.plainText(fromHTML: $0), 200) }.flatMap {
+      $0.isEmpty ? nil : $0
+    }
     a.feed = feedURL
-    a.id = item.id
+    a.id = item.id.map { capped($0, 2000) }
     a.language = feed.language
     return a
   }
@@ -81,17 +86,18 @@ enum ArticleBuilder {
     var title = page.title ?? ""
     if title.isEmpty { title = String((page.excerpt ?? "").prefix(80)) }
     if title.isEmpty { title = "Untitled" }
+    title = capped(title)
     var a = Article(
       title: title, webURL: canonical, published: date ?? fetched,
       dateSource: date == nil ? .fetched : .source, fetched: fetched, body: markdown)
     a.category = origin.category
-    a.excerpt = page.excerpt.flatMap { $0.isEmpty ? nil : $0 }
+    a.excerpt = page.excerpt.flatMap { $0.isEmpty ? nil : capped($0, 500) }
     a.originalURL = requestedURL == canonical ? nil : requestedURL
     a.providerDomain = host(of: canonical).flatMap { RegistrableDomain.of(host: $0) }
-    a.providerName = page.siteName ?? a.providerDomain.map { (ProviderName.fallback(domain: $0) ?? $0) }
+    a.providerName = page.siteName.map { capped($0, 200) } ?? a.providerDomain.map { (ProviderName.fallback(domain: $0) ?? $0) }
     a.topics = uniqued(origin.topics)
     a.images = page.images.prefix(5).map { Article.Image(url: $0) }
-    a.author = page.byline
+    a.author = page.byline.map { capped($0, 200) }
     a.language = page.lang
     return a
   }
@@ -123,6 +129,12 @@ enum ArticleBuilder {
     if !text.hasSuffix("\n") { text += "\n" }
     return PendingArticle(
       key: URLKey(canonicalURL: a.webURL), fileName: ArticleFileName(a).fileName, contents: text)
+  }
+
+  /// Titles and other short fields from the network are capped (a feed may send a
+  /// megabyte of title), cut at a word boundary.
+  static func capped(_ s: String, _ max: Int = 300) -> String {
+    s.count <= max ? s : HTMLText.excerpt(fromText: s, maxLength: max)
   }
 
   static func host(of url: String) -> String? {

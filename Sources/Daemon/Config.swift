@@ -418,7 +418,8 @@ struct ConfigReader {
       case "maxBodyBytes", "max_body_bytes":
         if let x = int(v, path, min: 1024, max: 1 << 30) { l.maxBodyBytes = x }
       case "timeout": if let s = duration(v, path) { l.timeout = s }
-      case "connectTimeout", "connect_timeout": if let s = duration(v, path) { l.connectTimeout = s }
+      case "connectTimeout", "connect_timeout":
+        if let s = duration(v, path) { l.connectTimeout = s }
       default: warnings.append(issue(k, path, "unknown key (ignored)"))
       }
     }

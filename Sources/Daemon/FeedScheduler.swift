@@ -100,7 +100,8 @@ public struct FeedScheduler: Sendable {
       state.nextDue = now.addingTimeInterval(min(wait, ceiling) + jitter(state.url, 30))
     case .httpError(_, let retryAfter):
       state.errorCount += 1
-      state.nextDue = backoff(state, configured: configured, global: global, now: now, at: retryAfter)
+      state.nextDue = backoff(
+        state, configured: configured, global: global, now: now, at: retryAfter)
     case .unreachable, .failed:
       state.errorCount += 1
       state.nextDue = backoff(state, configured: configured, global: global, now: now, at: nil)
@@ -220,7 +221,9 @@ public struct OriginBook: Sendable, Equatable, Codable {
       let pattern = g.lowercased()
       if pattern.hasPrefix("*.") {
         let suffix = String(pattern.dropFirst(1))
-        if host.hasSuffix(suffix) || host == String(pattern.dropFirst(2)) { return "group:" + pattern }
+        if host.hasSuffix(suffix) || host == String(pattern.dropFirst(2)) {
+          return "group:" + pattern
+        }
       } else if host == pattern {
         return "group:" + pattern
       }

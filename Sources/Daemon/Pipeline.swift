@@ -217,7 +217,8 @@ public final class Pipeline: Sendable {
         record(.ok(hints), feed, &s, now)
       }
       for d in delivered {
-        log.info("delivered", metadata: ["article.path": "new/\(d.name)", "article.seq": "\(d.seq)"])
+        log.info(
+          "delivered", metadata: ["article.path": "new/\(d.name)", "article.seq": "\(d.seq)"])
       }
       if skipped > 0 {
         log.notice("items without a usable link skipped", metadata: ["count": "\(skipped)"])
@@ -236,8 +237,11 @@ public final class Pipeline: Sendable {
       if case .rateLimited(let wait) = poll {
         store.blockOrigin(url, until: now.addingTimeInterval(max(wait ?? 3600, 60)))
       }
-      if r.status == 410 { log.notice("feed is gone (410): retired", metadata: ["http.status": "410"]) }
-      return failed(feed, poll, now: now, status: "\(r.status)", message: "HTTP \(r.status)", log: log)
+      if r.status == 410 {
+        log.notice("feed is gone (410): retired", metadata: ["http.status": "410"])
+      }
+      return failed(
+        feed, poll, now: now, status: "\(r.status)", message: "HTTP \(r.status)", log: log)
 
     case .failed(let f):
       let poll: PollResult = (f.kind == .dns || f.kind == .connect) ? .unreachable : .failed
@@ -245,7 +249,9 @@ public final class Pipeline: Sendable {
     }
   }
 
-  private func record(_ result: PollResult, _ feed: Config.FeedConfig, _ s: inout FeedState, _ now: Date) {
+  private func record(
+    _ result: PollResult, _ feed: Config.FeedConfig, _ s: inout FeedState, _ now: Date
+  ) {
     scheduler.record(
       result, into: &s, configured: feed.interval.map(TimeInterval.init),
       global: TimeInterval(config.interval), now: now)

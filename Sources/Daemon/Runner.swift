@@ -25,8 +25,12 @@ public final class Runner: Sendable {
   /// `config.jobs` at a time, then the state is written.
   public func runOnce(force: Bool) async -> RoundSummary {
     let now = Date()
-    let feeds = config.feeds.filter { pipeline.scheduler.isDue(pipeline.state(of: $0.url), now: now, force: force) }
-    let pages = config.articles.filter { pipeline.articleIsDue($0, now: force ? .distantFuture : now) }
+    let feeds = config.feeds.filter {
+      pipeline.scheduler.isDue(pipeline.state(of: $0.url), now: now, force: force)
+    }
+    let pages = config.articles.filter {
+      pipeline.articleIsDue($0, now: force ? .distantFuture : now)
+    }
     enum Job: Sendable {
       case feed(Config.FeedConfig)
       case page(Config.ArticleConfig)

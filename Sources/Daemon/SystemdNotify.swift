@@ -45,7 +45,9 @@ public struct SystemdNotify: Sendable {
     let message = Array(state.utf8)
     let sent = withUnsafePointer(to: &addr) { p in
       p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-        message.withUnsafeBytes { m in sendto(fd, m.baseAddress, m.count, Int32(MSG_NOSIGNAL), sa, len) }
+        message.withUnsafeBytes { m in
+          sendto(fd, m.baseAddress, m.count, Int32(MSG_NOSIGNAL), sa, len)
+        }
       }
     }
     return sent == message.count

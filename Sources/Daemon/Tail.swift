@@ -90,8 +90,9 @@ public struct Tail {
           lastSeq = r.seq
           waiting.removeFirst()
           deadline = nil
-        } else if follow && FileManager.default.fileExists(
-          atPath: spool + "/tmp/\(r.seq)-\(r.name)")
+        } else if follow
+          && FileManager.default.fileExists(
+            atPath: spool + "/tmp/\(r.seq)-\(r.name)")
         {
           if deadline == nil { deadline = Date().addingTimeInterval(5) }
           if Date() > deadline! {

@@ -22,8 +22,10 @@ public enum Telemetry {
     let dims = [("feed", feed), ("origin", origin), ("outcome", outcome)]
     Counter(label: "feedspool_fetches_total", dimensions: dims).increment()
     if bytes > 0 {
-      Counter(label: "feedspool_fetch_bytes_total", dimensions: [("feed", feed), ("origin", origin)])
-        .increment(by: bytes)
+      Counter(
+        label: "feedspool_fetch_bytes_total", dimensions: [("feed", feed), ("origin", origin)]
+      )
+      .increment(by: bytes)
     }
     Metrics.Timer(label: "feedspool_fetch_duration_seconds", dimensions: [("origin", origin)])
       .recordNanoseconds(Int64(seconds * 1e9))

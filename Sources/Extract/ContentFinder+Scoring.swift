@@ -1,3 +1,5 @@
+import Foundation
+
 extension ContentFinder {
   static let scoredTags: Set<String> = ["p", "pre", "td", "h2", "h3", "h4", "h5", "h6"]
   static let paragraphLikeContainers: Set<String> = [
@@ -87,6 +89,11 @@ extension ContentFinder {
     }
     ranked.sort { $0.1 > $1.1 }
     guard var top = ranked.first?.0, ranked[0].1 > 0 else { return [body] }
+    if debugEnabled {
+      for (i, sc) in ranked.prefix(8) {
+        debugLog("candidate \(tree.name[i]).\(tree.classAndID(i)) score=\(sc) len=\(textLen[i])")
+      }
+    }
     var topScore = scores[top]
 
     // Several near-equal candidates sharing an ancestor: the content is split across
@@ -104,6 +111,25 @@ extension ContentFinder {
         p = tree.parent[p]
       }
       if scores[top] == -.infinity { topScore = 0 } else { topScore = scores[top] }
+    }
+
+    // The body split into chunks of the same class (between ads or pull quotes): take
+    // the smallest ancestor holding every substantial chunk.
+    if let cls = tree.attr(top, "class"), !cls.isEmpty {
+      let chunks = ranked.prefix(20).filter {
+        $0.0 != top && tree.attr($0.0, "class") == cls && $0.1 >= topScore * 0.2
+          && textLen[$0.0] >= 100
+      }.map { $0.0 }
+      if !chunks.isEmpty {
+        var ancestor = top
+        for c in chunks {
+          while ancestor >= 0 && !isAncestor(ancestor, of: c) { ancestor = tree.parent[ancestor] }
+        }
+        if ancestor >= 0 && tree.name[ancestor] != "body" && tree.name[ancestor] != "html" {
+          top = ancestor
+          topScore = max(topScore, scores[ancestor])
+        }
+      }
     }
 
     // Climb while the parent keeps a comparable score.
@@ -132,6 +158,7 @@ extension ContentFinder {
     }
     topScore = max(scores[top], topScore)
 
+    if debugEnabled { debugLog("top \(tree.name[top]).\(tree.classAndID(top)) score=\(topScore)") }
     guard let container = tree.parent[top] as Int?, container >= 0 else { return [top] }
     var out: [Int] = []
     let siblingThreshold = max(10, topScore * 0.2)
@@ -232,6 +259,39 @@ extension ContentFinder {
           return false
         }
         return true
+      }
+      for i in drop { tree.remove(i) }
+    }
+    computeStats()
+    // Paragraphs that are nothing but a short link: "read also" teasers.
+    for r in roots {
+      var drop: [Int] = []
+      tree.walk(r) { i in
+        if tree.name[i] == "p" && textLen[i] > 0 && textLen[i] < 150 && linkDensity(i) > 0.9 && false {
+          drop.append(i)
+          return false
+        }
+        return true
+      }
+      for i in drop { tree.remove(i) }
+    }
+    computeStats()
+    // Blocks repeated word for word (carousel captions, sticky copies of the intro).
+    var seenBlocks = Set<String>()
+    for r in roots {
+      var drop: [Int] = []
+      tree.walk(r) { i in
+        if hasBlockChild[i] { return true }
+        if textLen[i] < 20 || textLen[i] > 250 { return false }
+        // Prose may repeat itself on purpose; only captions and loose blocks are checked.
+        if ["p", "li", "pre", "blockquote", "td", "th", "h2", "h3", "h4", "h5", "h6", "dd"]
+          .contains(tree.name[i])
+        {
+          return false
+        }
+        let t = foldWhitespace(tree.textContent(i))
+        if !seenBlocks.insert(t).inserted { drop.append(i) }
+        return false
       }
       for i in drop { tree.remove(i) }
     }
@@ -340,4 +400,13 @@ extension ContentFinder {
       if remove { tree.remove(i) }
     }
   }
+}
+
+let debugEnabled: Bool = {
+  if let v = getenv("FEEDSPOOL_EXTRACT_DEBUG") { return v.pointee != 0 }
+  return false
+}()
+
+func debugLog(_ s: String) {
+  FileHandle.standardError.write((s + "\n").data(using: .utf8)!)
 }

@@ -39,6 +39,8 @@ struct ContentFinder {
   var linkLen: [Int] = []
   var commas: [Int] = []
   var hasBlockChild: [Bool] = []
+  var textNodeLength: [Int] = []
+  var textNodeCommas: [Int] = []
 
   /// Byline found in the page body (only looked for when metadata had none).
   var bodyByline: String? = nil
@@ -76,6 +78,7 @@ struct ContentFinder {
   /// so one backwards pass sums subtrees.
   mutating func computeStats() {
     let n = tree.count
+    if textNodeLength.count != n { measureTextNodes() }
     textLen = Array(repeating: 0, count: n)
     linkLen = Array(repeating: 0, count: n)
     commas = Array(repeating: 0, count: n)
@@ -85,25 +88,8 @@ struct ContentFinder {
       defer { i -= 1 }
       if tree.removed[i] { continue }
       if tree.kind[i] == .text {
-        var length = 0
-        var c = 0
-        var inSpace = false
-        for ch in tree.text[i].unicodeScalars {
-          if isSpace(ch) {
-            if !inSpace { length += 1 }
-            inSpace = true
-          } else {
-            length += 1
-            inSpace = false
-            switch ch.value {
-            case 0x2C, 0xFF0C, 0x3001, 0x060C, 0xFE50, 0xFE10, 0xFE11, 0x2E41, 0x2E34, 0x2E32:
-              c += 1
-            default: break
-            }
-          }
-        }
-        textLen[i] = length
-        commas[i] = c
+        textLen[i] = textNodeLength[i]
+        commas[i] = textNodeCommas[i]
       } else if tree.name[i] == "a" {
         linkLen[i] = textLen[i]
       }
@@ -116,6 +102,35 @@ struct ContentFinder {
           hasBlockChild[p] = true
         }
       }
+    }
+  }
+
+  /// Length (whitespace runs count one) and commas of every text node, once: text never
+  /// changes, only which nodes are live.
+  mutating func measureTextNodes() {
+    let n = tree.count
+    textNodeLength = Array(repeating: 0, count: n)
+    textNodeCommas = Array(repeating: 0, count: n)
+    for i in 0..<n where tree.kind[i] == .text {
+      var length = 0
+      var c = 0
+      var inSpace = false
+      for ch in tree.text[i].unicodeScalars {
+        if isSpace(ch) {
+          if !inSpace { length += 1 }
+          inSpace = true
+        } else {
+          length += 1
+          inSpace = false
+          switch ch.value {
+          case 0x2C, 0xFF0C, 0x3001, 0x060C, 0xFE50, 0xFE10, 0xFE11, 0x2E41, 0x2E34, 0x2E32:
+            c += 1
+          default: break
+          }
+        }
+      }
+      textNodeLength[i] = length
+      textNodeCommas[i] = c
     }
   }
 
@@ -132,7 +147,7 @@ struct ContentFinder {
     "outbrain", "pager", "pagination", "popup", "promo", "recommend", "related", "remark",
     "replies", "rss", "share", "sharing", "shoutbox", "sidebar", "signup", "skyscraper",
     "social", "sponsor", "subscribe", "supplemental", "taboola", "tags", "toolbar",
-    "trending", "tweet", "widget", "yom-remote", "author-bio", "authorbio", "about-author",
+    "trending", "widget", "yom-remote", "author-bio", "authorbio", "about-author",
     "author-info", "more-stories", "most-popular", "mostpopular", "login", "masthead",
     "skip-link",
   ]
@@ -153,8 +168,11 @@ struct ContentFinder {
 
   static func containsAny(_ s: String, _ words: [String]) -> Bool {
     if s.isEmpty { return false }
-    for w in words where s.contains(w) { return true }
-    return false
+    var s = s
+    return s.withUTF8 { hay in
+      for w in words where bytesContain(hay, w) { return true }
+      return false
+    }
   }
 
   func classWeight(_ i: Int, _ flags: Flags) -> Int {
@@ -177,7 +195,7 @@ struct ContentFinder {
     var toRemove: [Int] = []
     tree.walk(tree.root) { i in
       let n = tree.name[i]
-      if ContentFinder.junkTags.contains(n) || n.contains(":") {
+      if ContentFinder.junkTags.contains(n) || n.utf8.contains(UInt8(ascii: ":")) {
         // Keep <noscript> images? No: the visible <img> usually exists too.
         toRemove.append(i)
         return false
@@ -185,6 +203,13 @@ struct ContentFinder {
       if isHidden(i) {
         toRemove.append(i)
         return false
+      }
+      if n != "body" && n != "html" && n != "main" {
+        let match = tree.classAndIDWithoutSlugs(i)
+        if !match.isEmpty && isStronglyUnlikely(i, match) {
+          toRemove.append(i)
+          return false
+        }
       }
       if let role = tree.attr(i, "role")?.lowercased(),
         ["navigation", "menu", "menubar", "complementary", "alert", "alertdialog", "dialog",
@@ -208,7 +233,7 @@ struct ContentFinder {
     }
     if let style = tree.attr(i, "style") {
       let s = style.lowercased().filter { !$0.isWhitespace }
-      if s.contains("display:none") || s.contains("visibility:hidden") { return true }
+      if ContentFinder.containsAny(s, ["display:none", "visibility:hidden"]) { return true }
     }
     return false
   }
@@ -253,6 +278,35 @@ struct ContentFinder {
     return text
   }
 
+  /// Drops short blocks that only carry the byline, the date or the article's
+  /// "meta" line (class/id `byline`, `author`, `dateline`, `date`, `timestamp`,
+  /// `published`, `updated`, `posted-on`), and `<time>`-only lines: they are metadata, not body.
+  mutating func dropDatelines() {
+    guard tree.root >= 0 else { return }
+    let words: Set<Substring> = [
+      "byline", "dateline", "timestamp", "date", "pubdate", "published", "updated", "posted",
+      "author", "authors", "writtenby", "time",
+    ]
+    var drop: [Int] = []
+    tree.walk(tree.root) { i in
+      let n = tree.name[i]
+      if n == "body" || n == "html" || n == "article" || n == "main" { return true }
+      let match = tree.classAndIDWithoutSlugs(i)
+      guard !match.isEmpty,
+        match.split(whereSeparator: { $0 == " " || $0 == "-" || $0 == "_" }).contains(where: {
+          words.contains($0)
+        })
+      else { return true }
+      let text = foldWhitespace(tree.textContent(i))
+      if text.count < 120 {
+        drop.append(i)
+        return false
+      }
+      return true
+    }
+    for i in drop { tree.remove(i) }
+  }
+
   // MARK: - Phase 3: unlikely candidates
 
   /// Class/id tokens that name a page part which is never the article, even when another
@@ -269,6 +323,7 @@ struct ContentFinder {
   /// Never true for an element holding the page's `<h1>` or an `articleBody`, or a big
   /// share of the page text... which keeps wrappers like `has-comments` safe.
   func isStronglyUnlikely(_ i: Int, _ match: String) -> Bool {
+    if !ContentFinder.containsAny(match, ContentFinder.strongPrefixes) { return false }
     var hit = false
     for token in match.split(separator: " ") {
       let t = token.drop(while: { $0 == "-" || $0 == "_" })
@@ -283,7 +338,7 @@ struct ContentFinder {
     tree.walk(i) { j in
       if guarded { return false }
       let n = tree.name[j]
-      if n == "h1" || n == "article" || n == "main"
+      if n == "h1"
         || (tree.attr(j, "itemprop") ?? "").lowercased() == "articlebody"
       {
         guarded = true
@@ -301,12 +356,8 @@ struct ContentFinder {
       let n = tree.name[i]
       if n == "body" || n == "a" || n == "main" || n == "article" || n == "html" { return true }
       if n == "table" || n == "code" || n == "pre" { return false }
-      let match = tree.classAndID(i)
+      let match = tree.classAndIDWithoutSlugs(i)
       if match.isEmpty { return true }
-      if isStronglyUnlikely(i, match) {
-        toRemove.append(i)
-        return false
-      }
       if ContentFinder.containsAny(match, ContentFinder.unlikelyWords)
         && !ContentFinder.containsAny(match, ContentFinder.maybeWords)
       {
@@ -316,5 +367,28 @@ struct ContentFinder {
       return true
     }
     for i in toRemove { tree.remove(i) }
+  }
+}
+
+/// Whether the UTF-8 bytes `hay` contain `needle` (plain byte search: class names are
+/// short, and Foundation's `contains` is far slower on Linux).
+func bytesContain(_ hay: UnsafeBufferPointer<UInt8>, _ needle: String) -> Bool {
+  var needle = needle
+  return needle.withUTF8 { nd in
+    let n = nd.count
+    if n == 0 { return true }
+    if hay.count < n { return false }
+    let first = nd[0]
+    var i = 0
+    let last = hay.count - n
+    while i <= last {
+      if hay[i] == first {
+        var k = 1
+        while k < n && hay[i + k] == nd[k] { k += 1 }
+        if k == n { return true }
+      }
+      i += 1
+    }
+    return false
   }
 }

@@ -91,9 +91,8 @@ public enum Extractor {
 
     var finder = ContentFinder(tree: tree, title: title)
     finder.strip()
-    if meta.byline == nil {
-      finder.bodyByline = finder.takeByline()
-    }
+    finder.bodyByline = finder.takeByline()
+    finder.dropDatelines()
     let stripped = finder.tree.removed
 
     var best: (text: String, html: String, roots: [Int], removed: [Bool])? = nil
@@ -231,24 +230,46 @@ public enum Extractor {
   }
 }
 
-/// Appends `s` as a JSON string literal.
+/// Appends `s` as a JSON string literal, copying runs of plain bytes at once.
 func appendJSONString(_ s: String, to out: inout String) {
   out += "\""
-  for ch in s.unicodeScalars {
-    switch ch {
-    case "\"": out += "\\\""
-    case "\\": out += "\\\\"
-    case "\n": out += "\\n"
-    case "\r": out += "\\r"
-    case "\t": out += "\\t"
-    default:
-      if ch.value < 0x20 || ch.value == 0x2028 || ch.value == 0x2029 {
-        let hex = String(ch.value, radix: 16)
-        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-      } else {
-        out.unicodeScalars.append(ch)
+  var s = s
+  s.withUTF8 { src in
+    var runStart = 0
+    var i = 0
+    func flush(_ end: Int) {
+      if end > runStart {
+        out += String(decoding: UnsafeBufferPointer(rebasing: src[runStart..<end]), as: UTF8.self)
       }
     }
+    while i < src.count {
+      let b = src[i]
+      var replacement: String? = nil
+      var width = 1
+      switch b {
+      case UInt8(ascii: "\""): replacement = "\\\""
+      case UInt8(ascii: "\\"): replacement = "\\\\"
+      case 0x0A: replacement = "\\n"
+      case 0x0D: replacement = "\\r"
+      case 0x09: replacement = "\\t"
+      case 0xE2 where i + 2 < src.count && src[i + 1] == 0x80 && (src[i + 2] == 0xA8 || src[i + 2] == 0xA9):
+        // U+2028 / U+2029 break JavaScript readers of JSON.
+        replacement = src[i + 2] == 0xA8 ? "\\u2028" : "\\u2029"
+        width = 3
+      default:
+        if b < 0x20 {
+          let hex = String(b, radix: 16)
+          replacement = "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        }
+      }
+      if let replacement {
+        flush(i)
+        out += replacement
+        runStart = i + width
+      }
+      i += width
+    }
+    flush(src.count)
   }
   out += "\""
 }

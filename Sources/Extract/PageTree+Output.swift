@@ -94,7 +94,7 @@ extension PageTree {
         continue
       }
       let n = name[e]
-      if PageTree.unwrapTags.contains(n) || n.contains(":") || n.isEmpty
+      if PageTree.unwrapTags.contains(n) || n.utf8.contains(UInt8(ascii: ":")) || n.isEmpty
         || !n.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) })
       {
         stack.append(contentsOf: children[e].reversed())
@@ -156,27 +156,44 @@ extension PageTree {
   }
 
   func escapeText(_ s: String, into out: inout String) {
-    for ch in s.unicodeScalars {
-      switch ch {
-      case "&": out += "&amp;"
-      case "<": out += "&lt;"
-      case ">": out += "&gt;"
-      case "\u{0}": continue
-      default: out.unicodeScalars.append(ch)
-      }
-    }
+    escapeMarkup(s, quotes: false, into: &out)
   }
 
   func escapeAttribute(_ s: String, into out: inout String) {
-    for ch in s.unicodeScalars {
-      switch ch {
-      case "&": out += "&amp;"
-      case "<": out += "&lt;"
-      case ">": out += "&gt;"
-      case "\"": out += "&quot;"
-      case "\u{0}": continue
-      default: out.unicodeScalars.append(ch)
+    escapeMarkup(s, quotes: true, into: &out)
+  }
+}
+
+/// Appends `s` with `&`, `<`, `>` (and `"` when `quotes`) escaped and NULs dropped,
+/// copying safe runs of bytes at once.
+func escapeMarkup(_ s: String, quotes: Bool, into out: inout String) {
+  var s = s
+  s.withUTF8 { src in
+    var runStart = 0
+    var i = 0
+    func flush(_ end: Int) {
+      if end > runStart {
+        out += String(decoding: UnsafeBufferPointer(rebasing: src[runStart..<end]), as: UTF8.self)
       }
     }
+    while i < src.count {
+      let b = src[i]
+      let replacement: String?
+      switch b {
+      case UInt8(ascii: "&"): replacement = "&amp;"
+      case UInt8(ascii: "<"): replacement = "&lt;"
+      case UInt8(ascii: ">"): replacement = "&gt;"
+      case UInt8(ascii: "\""): replacement = quotes ? "&quot;" : nil
+      case 0: replacement = ""
+      default: replacement = nil
+      }
+      if let replacement {
+        flush(i)
+        out += replacement
+        runStart = i + 1
+      }
+      i += 1
+    }
+    flush(src.count)
   }
 }

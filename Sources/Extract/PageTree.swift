@@ -17,6 +17,9 @@ struct PageTree {
   var attrs: [[(name: String, value: String)]] = []
   var parent: [Int] = []
   var children: [[Int]] = []
+  /// Lower-cased "class id" of each element, and the same without heading-anchor slugs.
+  var classID: [String] = []
+  var classIDNoSlugs: [String] = []
   /// Removed subtrees are kept in the arrays but skipped by every walk.
   var removed: [Bool] = []
 
@@ -69,6 +72,22 @@ struct PageTree {
   ) -> Int {
     kind.append(k)
     name.append(n)
+    var c = ""
+    var d = ""
+    for attribute in a {
+      if attribute.name == "class" { c = attribute.value.lowercased() }
+      if attribute.name == "id" { d = attribute.value.lowercased() }
+    }
+    let both = d.isEmpty ? c : (c.isEmpty ? d : c + " " + d)
+    classID.append(both)
+    if both.utf8.contains(UInt8(ascii: "-")) {
+      classIDNoSlugs.append(
+        both.split(separator: " ").filter {
+          $0.split(whereSeparator: { $0 == "-" || $0 == "_" }).count <= 3
+        }.joined(separator: " "))
+    } else {
+      classIDNoSlugs.append(both)
+    }
     text.append(t)
     attrs.append(a)
     parent.append(p)
@@ -87,12 +106,11 @@ struct PageTree {
   func isElement(_ i: Int) -> Bool { kind[i] == .element }
 
   /// Lower-cased "class id" string used by the class/id heuristics.
-  func classAndID(_ i: Int) -> String {
-    let c = attr(i, "class") ?? ""
-    let d = attr(i, "id") ?? ""
-    if d.isEmpty { return c.lowercased() }
-    return (c + " " + d).lowercased()
-  }
+  func classAndID(_ i: Int) -> String { classID[i] }
+
+  /// `classAndID` without tokens of more than three hyphenated words: those are anchors
+  /// made from headings ("sharing-with-a-single-developer"), not names of page parts.
+  func classAndIDWithoutSlugs(_ i: Int) -> String { classIDNoSlugs[i] }
 
   /// Live (not removed) children.
   func liveChildren(_ i: Int) -> [Int] { children[i].filter { !removed[$0] } }
@@ -201,21 +219,40 @@ struct PageTree {
   }
 }
 
-/// Collapses every run of whitespace (including NBSP) to one space and trims the ends.
+/// Collapses every run of whitespace (including NBSP and the Unicode spaces) to one
+/// space and trims the ends. Works on UTF-8 bytes: this runs over every block of a page.
 func foldWhitespace(_ s: String) -> String {
-  var out = ""
-  out.reserveCapacity(s.utf8.count)
-  var pendingSpace = false
-  for ch in s.unicodeScalars {
-    if isSpace(ch) {
-      pendingSpace = true
-    } else {
-      if pendingSpace && !out.isEmpty { out.unicodeScalars.append(" ") }
+  var s = s
+  return s.withUTF8 { src -> String in
+    var out: [UInt8] = []
+    out.reserveCapacity(src.count)
+    var pendingSpace = false
+    var i = 0
+    let n = src.count
+    while i < n {
+      let b = src[i]
+      var spaceLength = 0
+      if b == 0x20 || (b >= 0x09 && b <= 0x0D) {
+        spaceLength = 1
+      } else if b == 0xC2 && i + 1 < n && src[i + 1] == 0xA0 {
+        spaceLength = 2
+      } else if b == 0xE2 || b == 0xE3 || b == 0xE1, i + 2 < n {
+        let scalar =
+          (UInt32(b & 0x0F) << 12) | (UInt32(src[i + 1] & 0x3F) << 6) | UInt32(src[i + 2] & 0x3F)
+        if let u = Unicode.Scalar(scalar), isSpace(u) { spaceLength = 3 }
+      }
+      if spaceLength > 0 {
+        pendingSpace = true
+        i += spaceLength
+        continue
+      }
+      if pendingSpace && !out.isEmpty { out.append(0x20) }
       pendingSpace = false
-      out.unicodeScalars.append(ch)
+      out.append(b)
+      i += 1
     }
+    return String(decoding: out, as: UTF8.self)
   }
-  return out
 }
 
 @inline(__always)

@@ -30,9 +30,9 @@ struct FeedBytes {
     for param in ct.split(separator: ";").dropFirst() {
       let kv = param.split(separator: "=", maxSplits: 1)
       guard kv.count == 2,
-        kv[0].trimmingCharacters(in: .whitespaces).lowercased() == "charset"
+        kv[0].trimmed.lowercased() == "charset"
       else { continue }
-      var v = kv[1].trimmingCharacters(in: .whitespaces)
+      var v = kv[1].trimmed
       if v.hasPrefix("\"") || v.hasPrefix("'") { v = String(v.dropFirst()) }
       if v.hasSuffix("\"") || v.hasSuffix("'") { v = String(v.dropLast()) }
       return v.isEmpty ? nil : v.lowercased()
@@ -51,7 +51,7 @@ struct FeedBytes {
     guard let q = rest.first, q == "\"" || q == "'" else { return nil }
     rest = rest.dropFirst()
     guard let close = rest.firstIndex(of: q) else { return nil }
-    let v = rest[rest.startIndex..<close].trimmingCharacters(in: .whitespaces).lowercased()
+    let v = rest[rest.startIndex..<close].trimmed.lowercased()
     return v.isEmpty ? nil : v
   }
 
@@ -117,7 +117,12 @@ struct FeedBytes {
     switch fam ?? .utf8 {
     case .utf8:
       let (fixed, repaired) = repairUTF8(body)
-      out.bytes = fixed
+      if let fixed {
+        out.bytes = fixed
+      } else {
+        // Already valid: no copy unless a BOM has to go.
+        out.bytes = body.count == input.count ? input : Array(body)
+      }
       if repaired {
         out.bozo = true
         out.bozoReason = "invalid UTF-8 repaired"
@@ -150,7 +155,8 @@ struct FeedBytes {
     units.reserveCapacity(b.count / 2)
     var i = b.startIndex
     while i + 1 < b.endIndex {
-      let u = littleEndian
+      let u =
+        littleEndian
         ? UInt16(b[i]) | UInt16(b[i + 1]) << 8 : UInt16(b[i]) << 8 | UInt16(b[i + 1])
       units.append(u)
       i += 2
@@ -238,9 +244,8 @@ struct FeedBytes {
 
   /// Valid UTF-8 stays as it is (no copy beyond the array); each byte that starts no
   /// valid sequence is read as windows-1252, the usual cause of such bytes.
-  static func repairUTF8(_ body: ArraySlice<UInt8>) -> ([UInt8], Bool) {
-    let input = Array(body)
-    return input.withUnsafeBufferPointer { p -> ([UInt8], Bool) in
+  static func repairUTF8(_ body: ArraySlice<UInt8>) -> ([UInt8]?, Bool) {
+    return body.withUnsafeBufferPointer { p -> ([UInt8]?, Bool) in
       var i = 0
       let n = p.count
       // Fast scan.
@@ -253,7 +258,7 @@ struct FeedBytes {
         if l == 0 { break }
         i += l
       }
-      if i == n { return (input, false) }
+      if i == n { return (nil, false) }
       var out: [UInt8] = []
       out.reserveCapacity(n + 64)
       out.append(contentsOf: p[0..<i])
@@ -353,6 +358,18 @@ struct FeedBytes {
       }
       var i = 0
       while i < n {
+        // Fast path over ordinary bytes: everything but '<', '&' and control characters.
+        while i < n {
+          let b = p[i]
+          if b > 0x3C || (b > 0x26 && b < 0x3C) || (b >= 0x20 && b < 0x26) || b == 0x0A
+            || b == 0x0D || b == 0x09
+          {
+            i += 1
+          } else {
+            break
+          }
+        }
+        if i >= n { break }
         let c = p[i]
         if c == 0x3C {  // '<': skip comments, CDATA, PIs and the DOCTYPE verbatim
           if i + 3 < n, p[i + 1] == 0x21, p[i + 2] == 0x2D, p[i + 3] == 0x2D {

@@ -10,10 +10,13 @@ public enum FeedDate {
   public static func parse(_ string: String) -> Date? {
     var bytes = Array(string.utf8)
     // Trim ASCII whitespace.
-    while let l = bytes.last, l == 0x20 || l == 0x09 || l == 0x0A || l == 0x0D { bytes.removeLast() }
+    while let l = bytes.last, l == 0x20 || l == 0x09 || l == 0x0A || l == 0x0D {
+      bytes.removeLast()
+    }
     var start = 0
-    while start < bytes.count, bytes[start] == 0x20 || bytes[start] == 0x09 || bytes[start] == 0x0A
-      || bytes[start] == 0x0D
+    while start < bytes.count,
+      bytes[start] == 0x20 || bytes[start] == 0x09 || bytes[start] == 0x0A
+        || bytes[start] == 0x0D
     {
       start += 1
     }
@@ -254,8 +257,10 @@ public enum FeedDate {
         tokens.append(word)
       } else if isDigit(c) {
         let s = i
-        while i < b.count, isDigit(b[i]) || b[i] == 0x3A || b[i] == 0x2E && i + 1 < b.count
-          && isDigit(b[i + 1]) && b[s..<i].contains(0x3A)
+        while i < b.count,
+          isDigit(b[i]) || b[i] == 0x3A
+            || b[i] == 0x2E && i + 1 < b.count
+              && isDigit(b[i + 1]) && b[s..<i].contains(0x3A)
         {
           i += 1
         }

@@ -1,9 +1,12 @@
 import Foundation
 
 /// What every format parser produces: one plain model for RSS 0.9x/1.0/2.0, Atom
-/// 0.3/1.0 and JSON Feed. Strings follow feedparser's conventions where the corpus
-/// compares them: text constructs are HTML (escaped text), HTML is sanitized, URLs
-/// are absolute.
+/// 0.3/1.0, CDF and JSON Feed. Strings follow feedparser's conventions, which the
+/// corpus compares: a construct that is HTML (RSS descriptions, content:encoded, Atom
+/// `type="html"`/`"xhtml"`, JSON `content_html`, an RSS title that looks like HTML)
+/// comes back as sanitized HTML; a plain-text construct (most titles, Atom
+/// `type="text"`) comes back as the text itself, not escaped. URLs are absolute.
+/// Produced by `FeedParser.parse`.
 public struct ParsedFeed: Sendable, Equatable {
   public enum Format: String, Sendable, Equatable {
     case rss090, rss091, rss092, rss093, rss094, rss20, rss10, atom03, atom10, json10, json11,
@@ -39,7 +42,7 @@ public struct FeedItem: Sendable, Equatable {
   public var updated: Date?
   /// Display name only, no email.
   public var author: String?
-  /// Summary / description (HTML).
+  /// Summary / description (HTML); falls back to the content when a feed only has that.
   public var summary: String?
   /// The first full-content body (HTML).
   public var content: String?

@@ -1,6 +1,10 @@
 import Foundation
 import XML
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// Why nothing feed-like could be read from a document.
 public enum FeedParseError: Error, Sendable, Equatable {
   case empty
@@ -25,21 +29,34 @@ public enum FeedParser {
     }
     let prepared = FeedBytes.prepare(bytes, contentType: contentType)
     guard prepared.bytes.contains(UInt8(ascii: "<")) else { throw .notAFeed("no markup") }
-    let document: XMLDocument
-    do {
-      document = try XMLDocument.parseXML(prepared.bytes, url: url, encoding: prepared.encoding)
-    } catch {
-      throw .notAFeed("\(error)")
-    }
-    var feed = try XMLFeedParser.parse(document)
     var reasons: [String] = []
     if let r = prepared.bozoReason { reasons.append(r) }
-    if !document.wellFormed { reasons.append(document.firstError ?? "not well-formed") }
-    if !document.namespaceWellFormed { reasons.append("undeclared namespace prefix") }
+    var feed: ParsedFeed
+    // Well-formed RSS and Atom stream item by item (bounded memory); anything else,
+    // and any document the reader finds an error in, goes to the recovering DOM parser.
+    if let streamed = streamingParse(prepared, url: url) {
+      feed = streamed
+    } else {
+      let document: XMLDocument
+      do {
+        document = try XMLDocument.parseXML(prepared.bytes, url: url, encoding: prepared.encoding)
+      } catch {
+        throw .notAFeed("\(error)")
+      }
+      feed = try XMLFeedParser.parse(document)
+      if !document.wellFormed { reasons.append(document.firstError ?? "not well-formed") }
+      if !document.namespaceWellFormed { reasons.append("undeclared namespace prefix") }
+    }
     if let ct = contentType, !isXMLContentType(ct) { reasons.append("non-XML Content-Type") }
     feed.bozo = prepared.bozo || !reasons.isEmpty
     feed.bozoMessage = reasons.first
     return feed
+  }
+
+  static func streamingParse(_ prepared: FeedBytes, url: String?) -> ParsedFeed? {
+    guard let reader = try? XMLStreamReader(prepared.bytes, url: url, encoding: prepared.encoding)
+    else { return nil }
+    return XMLFeedParser.parseStreaming(reader)
   }
 
   static func firstSignificantByte(_ bytes: [UInt8]) -> UInt8? {
@@ -54,9 +71,10 @@ public enum FeedParser {
   }
 
   static func isXMLContentType(_ ct: String) -> Bool {
-    let mime = ct.split(separator: ";").first.map {
-      $0.trimmingCharacters(in: .whitespaces).lowercased()
-    } ?? ""
+    let mime =
+      ct.split(separator: ";").first.map {
+        $0.trimmed.lowercased()
+      } ?? ""
     return mime.isEmpty || mime.hasSuffix("xml") || mime.contains("json")
       || mime == "application/x-netcdf" || mime == "text/plain"
   }
@@ -147,7 +165,7 @@ public enum FeedParser {
   public static func parseCommand(
     file: String, url: String?, headersFile: String?
   ) -> (output: String, exitCode: Int32) {
-    guard let data = FileManager.default.contents(atPath: file) else {
+    guard let data = readFile(file) else {
       return ("feedspool: cannot read \(file)", 1)
     }
     var url = url.flatMap { $0.isEmpty ? nil : $0 }
@@ -172,7 +190,7 @@ public enum FeedParser {
       }
     }
     do {
-      let feed = try parse(Array(data), url: url, contentType: contentType)
+      let feed = try parse(data, url: url, contentType: contentType)
       return (corpusJSON(feed), 0)
     } catch {
       // Nothing feed-like: still a well-formed answer (bozo, no entries).
@@ -191,12 +209,12 @@ public enum FeedParser {
     for line in list.split(whereSeparator: \.isNewline) {
       let path = String(line)
       guard !path.isEmpty else { continue }
-      guard let data = FileManager.default.contents(atPath: path) else {
+      guard let data = readFile(path) else {
         errors += 1
         continue
       }
       do {
-        let feed = try parse(Array(data), url: nil, contentType: nil)
+        let feed = try parse(data, url: nil, contentType: nil)
         items += feed.entries.count
       } catch {
         errors += 1
@@ -204,6 +222,25 @@ public enum FeedParser {
     }
     return (items, errors)
   }
+}
+
+/// The whole file, read straight into one buffer (no intermediate `Data`).
+func readFile(_ path: String) -> [UInt8]? {
+  guard let f = fopen(path, "rb") else { return nil }
+  defer { fclose(f) }
+  var out: [UInt8] = []
+  var chunk = [UInt8](repeating: 0, count: 1 << 16)
+  if fseek(f, 0, SEEK_END) == 0 {
+    let size = ftell(f)
+    if size > 0 { out.reserveCapacity(size) }
+    rewind(f)
+  }
+  while true {
+    let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
+    if n > 0 { out.append(contentsOf: chunk[0..<n]) }
+    if n < chunk.count { break }
+  }
+  return ferror(f) == 0 ? out : nil
 }
 
 /// A minimal JSON writer (strings escaped per RFC 8259), enough for corpusJSON.

@@ -9,18 +9,30 @@ import XML
 /// A small tokenizer over UTF-8 bytes, no DOM: it runs on every summary and content.
 public enum HTMLSanitizer {
   public static func sanitize(_ html: String, base: String?) -> String {
-    var fast = true
-    for b in html.utf8 where b == 0x3C || b == 0x26 || b == 0x3E {
-      fast = false
-      break
-    }
+    sanitize(html, baseProvider: { base })
+  }
+
+  /// `baseProvider` is called at most once, and only when a relative URL needs it.
+  static func sanitize(_ html: String, baseProvider: () -> String?) -> String {
+    // Text without tags or numeric references comes out exactly as it went in.
+    let fast =
+      html.utf8.withContiguousStorageIfAvailable { p -> Bool in
+        var i = 0
+        let n = p.count
+        while i < n {
+          let b = p[i]
+          if b == 0x3C || (b == 0x26 && i + 1 < n && p[i + 1] == 0x23) { return false }
+          i += 1
+        }
+        return true
+      } ?? false
     if fast { return html }
     var out: [UInt8] = []
     out.reserveCapacity(html.utf8.count)
     var input = Array(html.utf8)
-    input.append(0)  // sentinel
+    input.append(contentsOf: [0, 0, 0, 0])  // sentinels: lookahead never leaves the buffer
     input.withUnsafeBufferPointer { p in
-      run(p, count: p.count - 1, base: base, into: &out)
+      run(p, count: p.count - 4, baseProvider: baseProvider, into: &out)
     }
     return String(decoding: out, as: UTF8.self)
   }
@@ -58,6 +70,37 @@ public enum HTMLSanitizer {
     "vspace", "vrml", "width", "wrap", "xml:lang",
   ]
 
+  static let svgElements: Set<String> = [
+    "a", "animate", "animateColor", "animateMotion", "animateTransform", "circle", "clipPath",
+    "defs", "desc", "ellipse", "font-face", "font-face-name", "font-face-src", "g", "glyph",
+    "hkern", "linearGradient", "line", "marker", "metadata", "missing-glyph", "mpath", "path",
+    "polygon", "polyline", "radialGradient", "rect", "set", "stop", "svg", "switch", "text",
+    "title", "tspan", "use",
+  ]
+
+  static let svgAttributes: Set<String> = [
+    "accent-height", "accumulate", "additive", "alphabetic", "arabic-form", "ascent",
+    "attributeName", "attributeType", "baseProfile", "bbox", "begin", "by", "calcMode",
+    "cap-height", "class", "clip-path", "color", "color-rendering", "content", "cx", "cy", "d",
+    "dx", "dy", "descent", "display", "dur", "end", "fill", "fill-opacity", "fill-rule",
+    "font-family", "font-size", "font-stretch", "font-style", "font-variant", "font-weight", "from",
+    "fx", "fy", "g1", "g2", "glyph-name", "gradientUnits", "hanging", "height", "horiz-adv-x",
+    "horiz-origin-x", "id", "ideographic", "k", "keyPoints", "keySplines", "keyTimes", "lang",
+    "mathematical", "marker-end", "marker-mid", "marker-start", "markerHeight", "markerUnits",
+    "markerWidth", "max", "min", "name", "offset", "opacity", "orient", "origin",
+    "overline-position", "overline-thickness", "panose-1", "path", "pathLength", "points",
+    "preserveAspectRatio", "r", "refX", "refY", "repeatCount", "repeatDur", "requiredExtensions",
+    "requiredFeatures", "restart", "rotate", "rx", "ry", "slope", "stemh", "stemv", "stop-color",
+    "stop-opacity", "strikethrough-position", "strikethrough-thickness", "stroke",
+    "stroke-dasharray", "stroke-dashoffset", "stroke-linecap", "stroke-linejoin",
+    "stroke-miterlimit", "stroke-opacity", "stroke-width", "systemLanguage", "target",
+    "text-anchor", "to", "transform", "type", "u1", "u2", "underline-position",
+    "underline-thickness", "unicode", "unicode-range", "units-per-em", "values", "version",
+    "viewBox", "visibility", "width", "widths", "x", "x-height", "x1", "x2", "xlink:actuate",
+    "xlink:arcrole", "xlink:href", "xlink:role", "xlink:show", "xlink:title", "xlink:type",
+    "xml:base", "xml:lang", "xml:space", "xmlns", "xmlns:xlink", "y", "y1", "y2", "zoomAndPan",
+  ]
+
   /// Elements dropped together with everything inside them.
   static let droppedWithContent: Set<String> = ["script", "applet", "style"]
 
@@ -88,15 +131,31 @@ public enum HTMLSanitizer {
     (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7A
   }
 
-  static func run(_ p: UnsafeBufferPointer<UInt8>, count n: Int, base: String?, into out: inout [UInt8])
-  {
+  static func run(
+    _ p: UnsafeBufferPointer<UInt8>, count n: Int, baseProvider: () -> String?,
+    into out: inout [UInt8]
+  ) {
+    var baseDone = false
+    var baseValue: String?
+    func base() -> String? {
+      if !baseDone {
+        baseValue = baseProvider()
+        baseDone = true
+      }
+      return baseValue
+    }
     var i = 0
     var textStart = 0
-    var skipUntil: [UInt8]?  // inside a dropped element: its name
-    var skipDepth = 0
+    // Start tags of script/applet/style minus their end tags; text and markup only
+    // come out while it is 0. A stray end tag makes it negative, which also hides
+    // what follows until a start tag evens it out (feedparser behaves the same way).
+    var unacceptable = 0
+    var skipping: Bool { unacceptable != 0 }
+    var svgDepth = 0
+    var attrs: [(Int, Int, Int, Int)] = []  // name start/end, value start/end (-1: none)
 
     func flushText(_ end: Int) {
-      if skipUntil == nil, end > textStart { appendText(p, textStart, end, into: &out) }
+      if !skipping, end > textStart { appendText(p, textStart, end, into: &out) }
     }
 
     while i < n {
@@ -105,25 +164,60 @@ public enum HTMLSanitizer {
         continue
       }
       let c1 = p[i + 1]
-      if c1 == 0x21 || c1 == 0x3F {  // <! or <?: comments, declarations, PIs are dropped
-        flushText(i)
+      if c1 == 0x21 || c1 == 0x3F {  // <! or <?: comments kept, declarations and PIs dropped
         if c1 == 0x21 && p[i + 2] == 0x2D && p[i + 3] == 0x2D {
           var k = i + 4
           while k < n, !(p[k] == 0x2D && p[k + 1] == 0x2D && p[k + 2] == 0x3E) { k += 1 }
-          i = min(k + 3, n)
+          var end = k + 3
+          if k >= n {
+            // No "-->": SGML ends the comment at the next '>'.
+            k = i + 4
+            while k < n, p[k] != 0x3E { k += 1 }
+            end = k + 1
+            if k < n {
+              flushText(i)
+              i = end
+              textStart = i
+              continue
+            }
+          }
+          if k < n {
+            flushText(i)
+            if !skipping { out.append(contentsOf: p[i..<min(end, n)]) }
+            i = min(end, n)
+            textStart = i
+            continue
+          }
         } else if c1 == 0x21 && p[i + 2] == 0x5B {  // <![CDATA[ ... ]]>: keep its text
+          flushText(i)
           var k = i + 3
           while k < n, p[k] != 0x5B { k += 1 }
           let s = min(k + 1, n)
           k = s
           while k < n, !(p[k] == 0x5D && p[k + 1] == 0x5D && p[k + 2] == 0x3E) { k += 1 }
-          if skipUntil == nil { appendEscaped(p, s, k, into: &out) }
+          if !skipping { appendEscaped(p, s, k, into: &out) }
           i = min(k + 3, n)
-        } else {
+          textStart = i
+          continue
+        } else if c1 == 0x3F || isAlpha(p[i + 2]) {
           var k = i + 2
           while k < n, p[k] != 0x3E { k += 1 }
-          i = min(k + 1, n)
+          if k < n {
+            flushText(i)
+            i = k + 1
+            textStart = i
+            continue
+          }
+          if c1 == 0x21 {
+            // An unfinished declaration at the very end stays as it was written.
+            i += 1
+            continue
+          }
         }
+        // Not markup after all: a literal '<'.
+        flushText(i)
+        if !skipping { out.append(contentsOf: [0x26, 0x6C, 0x74, 0x3B]) }
+        i += 1
         textStart = i
         continue
       }
@@ -132,20 +226,17 @@ public enum HTMLSanitizer {
       guard isAlpha(p[nameStart]) else {
         // A lone '<' is text.
         flushText(i)
-        if skipUntil == nil { out.append(contentsOf: [0x26, 0x6C, 0x74, 0x3B]) }
+        if !skipping { out.append(contentsOf: [0x26, 0x6C, 0x74, 0x3B]) }
         i += 1
         textStart = i
         continue
       }
       flushText(i)
       var k = nameStart
-      var name: [UInt8] = []
-      while k < n, !isSpace(p[k]), p[k] != 0x3E, p[k] != 0x2F {
-        name.append(lower(p[k]))
-        k += 1
-      }
-      // Attributes.
-      var attrs: [(name: [UInt8], value: [UInt8]?)] = []
+      while k < n, !isSpace(p[k]), p[k] != 0x3E, p[k] != 0x2F { k += 1 }
+      let nameEnd = k
+      // Attributes, as ranges into the input (no copies until one is kept).
+      attrs.removeAll(keepingCapacity: true)
       var selfClosing = false
       while k < n, p[k] != 0x3E {
         if isSpace(p[k]) {
@@ -158,95 +249,140 @@ public enum HTMLSanitizer {
           continue
         }
         selfClosing = false
-        var an: [UInt8] = []
+        let an = k
         while k < n, !isSpace(p[k]), p[k] != 0x3E, p[k] != 0x3D, !(p[k] == 0x2F && p[k + 1] == 0x3E)
         {
-          an.append(lower(p[k]))
           k += 1
         }
+        let ae = k
         while k < n, isSpace(p[k]) { k += 1 }
-        var value: [UInt8]?
+        var vs = -1
+        var ve = -1
         if k < n, p[k] == 0x3D {
           k += 1
           while k < n, isSpace(p[k]) { k += 1 }
           if k < n, p[k] == 0x22 || p[k] == 0x27 {
             let q = p[k]
             k += 1
-            let s = k
+            vs = k
             while k < n, p[k] != q { k += 1 }
-            value = Array(p[s..<k])
+            ve = k
             if k < n { k += 1 }
           } else {
-            let s = k
+            vs = k
             while k < n, !isSpace(p[k]), p[k] != 0x3E { k += 1 }
-            value = Array(p[s..<k])
+            ve = k
           }
         }
-        if !an.isEmpty { attrs.append((an, value)) }
+        if ae > an { attrs.append((an, ae, vs, ve)) }
       }
-      i = min(k + 1, n)
+      if k >= n {
+        // An unterminated tag is text.
+        if !skipping { out.append(contentsOf: [0x26, 0x6C, 0x74, 0x3B]) }
+        i += 1
+        textStart = i
+        continue
+      }
+      i = k + 1
       textStart = i
-      let nameString = String(decoding: name, as: UTF8.self)
+      let writtenString = String(
+        decoding: UnsafeBufferPointer(rebasing: p[nameStart..<nameEnd]), as: UTF8.self)
+      let nameString = XMLFeedParser.lowerASCII(writtenString)
 
-      if let skipping = skipUntil {
-        if name == skipping {
-          if isEnd {
-            skipDepth -= 1
-            if skipDepth == 0 { skipUntil = nil }
-          } else if !selfClosing {
-            skipDepth += 1
-          }
-        }
-        continue
-      }
       if droppedWithContent.contains(nameString) {
-        if !isEnd && !selfClosing {
-          skipUntil = name
-          skipDepth = 1
+        if isEnd {
+          unacceptable -= 1
+        } else if !selfClosing {
+          unacceptable += 1
         }
         continue
       }
-      guard acceptableElements.contains(nameString) else { continue }
+      if skipping { continue }
+      // Inside <svg>, SVG's own elements and attributes (case as written) are kept.
+      let inSVG = svgDepth > 0 || nameString == "svg"
+      let isSVGElement = inSVG && svgElements.contains(writtenString)
+      guard acceptableElements.contains(nameString) || isSVGElement else { continue }
+      let outName = Array((isSVGElement ? writtenString : nameString).utf8)
       if isEnd {
+        if nameString == "svg" && svgDepth > 0 { svgDepth -= 1 }
         if voidElements.contains(nameString) { continue }
         out.append(contentsOf: [0x3C, 0x2F])
-        out.append(contentsOf: name)
+        out.append(contentsOf: outName)
         out.append(0x3E)
         continue
       }
+      if nameString == "svg" && !selfClosing { svgDepth += 1 }
       out.append(0x3C)
-      out.append(contentsOf: name)
+      out.append(contentsOf: outName)
       var seen = Set<[UInt8]>()
-      for (an, value) in attrs {
-        let aname = String(decoding: an, as: UTF8.self)
+      var kept: [([UInt8], String, Bool)] = []
+      var hasXLink = false
+      var declaresXLink = false
+      for (ns, ne, vs, ve) in attrs {
+        let written = String(decoding: UnsafeBufferPointer(rebasing: p[ns..<ne]), as: UTF8.self)
+        let aname = XMLFeedParser.lowerASCII(written)
+        let an = Array(aname.utf8)
+        let aw = Array(written.utf8)
         guard !seen.contains(an) else { continue }
-        var v = decodeEntities(value ?? an)
+        var v =
+          vs >= 0
+          ? String(decoding: UnsafeBufferPointer(rebasing: p[vs..<ve]), as: UTF8.self) : aname
+        var isURI = false
+        if inSVG && svgAttributes.contains(written) {
+          if written == "xlink:href" {
+            hasXLink = true
+            v = safeURI(decodeEntities(v), base: base())
+            isURI = true
+          }
+          if written == "xmlns:xlink" { declaresXLink = true }
+          seen.insert(an)
+          kept.append((aw, v, isURI))
+          continue
+        }
         if aname == "style" {
-          v = sanitizeStyle(v)
+          v = sanitizeStyle(decodeEntities(v))
           if v.isEmpty { continue }
         } else {
           guard acceptableAttributes.contains(aname) else { continue }
-          if uriAttributes.contains(aname) { v = safeURI(v, base: base) }
+          if uriAttributes.contains(aname) {
+            v = safeURI(decodeEntities(v), base: base())
+            isURI = true
+          }
         }
         seen.insert(an)
+        kept.append((an, v, isURI || aname == "style"))
+      }
+      if hasXLink && !declaresXLink {
+        kept.append((Array("xmlns:xlink".utf8), "http://www.w3.org/1999/xlink", false))
+      }
+      // Attributes come out sorted by name, feedparser's order.
+      kept.sort { $0.0.lexicographicallyPrecedes($1.0) }
+      for (an, v, decoded) in kept {
         out.append(0x20)
         out.append(contentsOf: an)
         out.append(contentsOf: [0x3D, 0x22])
-        appendAttributeEscaped(v, into: &out)
+        appendAttributeEscaped(v, decoded: decoded, into: &out)
         out.append(0x22)
       }
       if voidElements.contains(nameString) {
         out.append(contentsOf: [0x20, 0x2F, 0x3E])
       } else {
         out.append(0x3E)
-        if selfClosing {
+        // `<x/>` becomes `<x></x>`; with attributes, only the start tag stays
+        // (feedparser's way).
+        if selfClosing && attrs.isEmpty {
           out.append(contentsOf: [0x3C, 0x2F])
-          out.append(contentsOf: name)
+          out.append(contentsOf: outName)
           out.append(0x3E)
         }
       }
     }
     flushText(n)
+    // Leading and trailing whitespace is not content.
+    while let l = out.last, isSpace(l) { out.removeLast() }
+    var lead = 0
+    while lead < out.count, isSpace(out[lead]) { lead += 1 }
+    if lead > 0 { out.removeFirst(lead) }
   }
 
   /// Text goes out as it came, except that references to windows-1252 code points
@@ -255,11 +391,10 @@ public enum HTMLSanitizer {
     _ p: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int, into out: inout [UInt8]
   ) {
     var i = s
+    var run = s  // start of bytes not yet copied
     while i < e {
       let c = p[i]
-      if c == 0x3E {
-        out.append(contentsOf: [0x26, 0x67, 0x74, 0x3B])
-      } else if c == 0x26 && p[i + 1] == 0x23 {
+      if c == 0x26 && p[i + 1] == 0x23 {
         var k = i + 2
         var hex = false
         if p[k] == 0x78 || p[k] == 0x58 {
@@ -271,22 +406,23 @@ public enum HTMLSanitizer {
         while k < e, k - ds < 8,
           (p[k] >= 0x30 && p[k] <= 0x39) || (hex && (p[k] | 0x20) >= 0x61 && (p[k] | 0x20) <= 0x66)
         {
-          v = v * (hex ? 16 : 10)
+          v =
+            v * (hex ? 16 : 10)
             + (p[k] <= 0x39 ? UInt32(p[k] - 0x30) : UInt32((p[k] | 0x20) - 0x61 + 10))
           k += 1
         }
         if k > ds, v >= 0x80, v <= 0x9F {
+          out.append(contentsOf: UnsafeBufferPointer(rebasing: p[run..<i]))
           let mapped = FeedBytes.cp1252Scalar(UInt8(v))
           out.append(contentsOf: Array("&#x\(String(mapped, radix: 16));".utf8))
           i = k < e && p[k] == 0x3B ? k + 1 : k
+          run = i
           continue
         }
-        out.append(c)
-      } else {
-        out.append(c)
       }
       i += 1
     }
+    if run < e { out.append(contentsOf: UnsafeBufferPointer(rebasing: p[run..<e])) }
   }
 
   static func appendEscaped(
@@ -302,10 +438,11 @@ public enum HTMLSanitizer {
     }
   }
 
-  static func appendAttributeEscaped(_ v: String, into out: inout [UInt8]) {
+  /// A decoded value has every `&` escaped; a raw one keeps its references as written.
+  static func appendAttributeEscaped(_ v: String, decoded: Bool, into out: inout [UInt8]) {
     for b in v.utf8 {
       switch b {
-      case 0x26: out.append(contentsOf: Array("&amp;".utf8))
+      case 0x26: if decoded { out.append(contentsOf: Array("&amp;".utf8)) } else { out.append(b) }
       case 0x3C: out.append(contentsOf: Array("&lt;".utf8))
       case 0x3E: out.append(contentsOf: Array("&gt;".utf8))
       case 0x22: out.append(contentsOf: Array("&quot;".utf8))
@@ -373,7 +510,7 @@ public enum HTMLSanitizer {
 
   /// Absolute, and only with a scheme that cannot run code; "" otherwise.
   static func safeURI(_ value: String, base: String?) -> String {
-    let v = value.trimmingCharacters(in: .whitespacesAndNewlines)
+    let v = value.trimmed
     let resolved = FeedURL.resolve(v, base: base)
     if let scheme = FeedURL.scheme(resolved), !safeSchemes.contains(scheme) { return "" }
     return resolved
@@ -423,15 +560,16 @@ public enum HTMLSanitizer {
     for decl in s.split(separator: ";") {
       let parts = decl.split(separator: ":", maxSplits: 1)
       guard parts.count == 2 else {
-        if decl.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+        if decl.trimmed.isEmpty { continue }
         return ""
       }
-      let prop = parts[0].trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
-      let value = parts[1].trimmingCharacters(in: .whitespacesAndNewlines)
+      let written = parts[0].trimmed
+      let prop = written.lowercased()
+      let value = parts[1].trimmed
       if value.contains(":") { return "" }
       guard !value.isEmpty else { continue }
       if acceptableCSSProperties.contains(prop) {
-        out.append("\(prop): \(value);")
+        out.append("\(written): \(value);")
       } else if let head = prop.split(separator: "-").first,
         ["background", "border", "margin", "padding"].contains(head)
       {
@@ -443,7 +581,7 @@ public enum HTMLSanitizer {
             break
           }
         }
-        if ok { out.append("\(prop): \(value);") }
+        if ok { out.append("\(written): \(value);") }
       }
     }
     return out.joined(separator: " ")
@@ -493,11 +631,100 @@ enum FeedURL {
 
   static func resolve(_ ref: String, base: String?) -> String {
     guard let base, !base.isEmpty else { return ref }
-    if ref.isEmpty { return base }
-    if let s = scheme(ref), s != "" {
-      _ = s
-      return ref
+    if scheme(ref) != nil { return ref }
+    return resolveRFC3986(ref, base: base) ?? ref
+  }
+
+  struct Parts {
+    var scheme: Substring?
+    var authority: Substring?
+    var path: Substring
+    var query: Substring?
+    var fragment: Substring?
+  }
+
+  static func split(_ s: String) -> Parts {
+    var rest = Substring(s)
+    var p = Parts(path: "")
+    if let sc = scheme(s) {
+      p.scheme = rest.prefix(sc.count)
+      rest = rest.dropFirst(sc.count + 1)
     }
-    return XMLDocument.resolveURI(ref, base: base)
+    if let hash = rest.firstIndex(of: "#") {
+      p.fragment = rest[rest.index(after: hash)...]
+      rest = rest[..<hash]
+    }
+    if let q = rest.firstIndex(of: "?") {
+      p.query = rest[rest.index(after: q)...]
+      rest = rest[..<q]
+    }
+    if rest.hasPrefix("//") {
+      rest = rest.dropFirst(2)
+      let end = rest.firstIndex(of: "/") ?? rest.endIndex
+      p.authority = rest[..<end]
+      rest = rest[end...]
+    }
+    p.path = rest
+    return p
+  }
+
+  static func removeDotSegments(_ path: String) -> String {
+    guard path.contains(".") else { return path }
+    var out: [Substring] = []
+    let segs = path.split(separator: "/", omittingEmptySubsequences: false)
+    for (i, seg) in segs.enumerated() {
+      let last = i == segs.count - 1
+      if seg == "." {
+        if last { out.append("") }
+      } else if seg == ".." {
+        if out.count > 1 || (out.count == 1 && out[0] != "") { out.removeLast() }
+        if last { out.append("") }
+      } else {
+        out.append(seg)
+      }
+    }
+    var r = out.joined(separator: "/")
+    if path.hasPrefix("/") && !r.hasPrefix("/") { r = "/" + r }
+    return r
+  }
+
+  /// RFC 3986 section 5.2 (no normalization beyond dot segments; Unicode kept).
+  static func resolveRFC3986(_ ref: String, base: String) -> String? {
+    let b = split(base)
+    guard let bs = b.scheme else { return nil }
+    let r = split(ref)
+    var t = Parts(path: "")
+    if r.authority != nil {
+      t.authority = r.authority
+      t.path = Substring(removeDotSegments(String(r.path)))
+      t.query = r.query
+    } else if r.path.isEmpty {
+      t.path = b.path
+      t.query = r.query ?? b.query
+      t.authority = b.authority
+    } else {
+      if r.path.hasPrefix("/") {
+        t.path = Substring(removeDotSegments(String(r.path)))
+      } else {
+        var merged: String
+        if b.authority != nil && b.path.isEmpty {
+          merged = "/" + r.path
+        } else if let slash = b.path.lastIndex(of: "/") {
+          merged = String(b.path[...slash]) + r.path
+        } else {
+          merged = String(r.path)
+        }
+        merged = removeDotSegments(merged)
+        t.path = Substring(merged)
+      }
+      t.query = r.query
+      t.authority = b.authority
+    }
+    var out = String(bs) + ":"
+    if let a = t.authority { out += "//" + a }
+    out += t.path
+    if let q = t.query { out += "?" + q }
+    if let f = r.fragment { out += "#" + f }
+    return out
   }
 }

@@ -17,9 +17,9 @@ enum JSONFeedParser {
     var feed = ParsedFeed()
     feed.format = version.hasSuffix("/1.1") ? .json11 : .json10
     let base = url
-    feed.title = (top["title"] as? String).map(XMLFeedParser.escape)
+    feed.title = top["title"] as? String
     feed.link = (top["home_page_url"] as? String).map { FeedURL.resolve($0, base: base) }
-    feed.subtitle = (top["description"] as? String).map(XMLFeedParser.escape)
+    feed.subtitle = top["description"] as? String
     feed.language = top["language"] as? String
     feed.image = (top["icon"] as? String ?? top["favicon"] as? String).map {
       FeedURL.resolve($0, base: base)
@@ -34,13 +34,13 @@ enum JSONFeedParser {
         item.id = n.stringValue
       }
       item.link = (obj["url"] as? String).map { FeedURL.resolve($0, base: base) }
-      item.title = (obj["title"] as? String).map(XMLFeedParser.escape)
+      item.title = obj["title"] as? String
       if let html = obj["content_html"] as? String {
         item.content = HTMLSanitizer.sanitize(html, base: item.link ?? base)
       } else if let text = obj["content_text"] as? String {
         item.content = XMLFeedParser.escape(text)
       }
-      item.summary = (obj["summary"] as? String).map(XMLFeedParser.escape) ?? item.content
+      item.summary = obj["summary"] as? String ?? item.content
       item.published = (obj["date_published"] as? String).flatMap(FeedDate.parse)
       item.updated = (obj["date_modified"] as? String).flatMap(FeedDate.parse)
       item.author = author(obj) ?? feedAuthor
@@ -50,7 +50,8 @@ enum JSONFeedParser {
         var length: String?
         if let n = a["size_in_bytes"] as? NSNumber { length = n.stringValue }
         item.enclosures.append(
-          .init(href: FeedURL.resolve(u, base: base), type: a["mime_type"] as? String, length: length))
+          .init(
+            href: FeedURL.resolve(u, base: base), type: a["mime_type"] as? String, length: length))
       }
       if let image = obj["image"] as? String {
         item.thumbnails.append(.init(url: FeedURL.resolve(image, base: base)))

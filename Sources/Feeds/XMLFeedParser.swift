@@ -17,7 +17,8 @@ enum FeedNamespace {
     case "http://purl.org/dc/elements/1.1/", "http://purl.org/dc/elements/1.0/": return .dc
     case "http://purl.org/dc/terms/": return .dcterms
     case "http://purl.org/rss/1.0/modules/content/": return .content
-    case "http://search.yahoo.com/mrss/", "http://search.yahoo.com/mrss", "http://tools.search.yahoo.com/mrss/":
+    case "http://search.yahoo.com/mrss/", "http://search.yahoo.com/mrss",
+      "http://tools.search.yahoo.com/mrss/":
       return .media
     case "http://www.w3.org/1999/xhtml": return .xhtml
     case "http://purl.org/rss/1.0/modules/syndication/": return .sy
@@ -48,6 +49,27 @@ enum FeedNamespace {
   }
 }
 
+/// An element's base URL, computed on first use.
+final class LazyBase {
+  let node: XMLNode
+  var computed = false
+  var value: String?
+  init(_ node: XMLNode) { self.node = node }
+  func get() -> String? {
+    if !computed {
+      value = node.baseURL
+      computed = true
+    }
+    return value
+  }
+}
+
+extension HTMLSanitizer {
+  static func sanitize(_ html: String, base: LazyBase) -> String {
+    sanitize(html, baseProvider: base.get)
+  }
+}
+
 /// How an element's content becomes an HTML string.
 enum TextKind {
   /// RSS titles: plain text unless it looks like HTML.
@@ -63,15 +85,23 @@ enum TextKind {
 /// RSS 0.9x/1.0/2.0, Atom 0.3/1.0 and CDF: one walker over the libxml2 tree, since
 /// these formats share element names and real feeds mix them. Each field's source
 /// elements are listed in `feedElement` and `itemElement`.
-struct XMLFeedParser {
+final class XMLFeedParser {
   let document: XMLDocument
   var feed = ParsedFeed()
+  /// The root element's namespace: whatever it is (a draft Atom namespace, say), the
+  /// feed's own elements live there.
+  var rootNamespace: String?
+  /// FeedNamespace per libxml2 namespace declaration, so that URIs are compared once.
+  var namespaceCache: [Int: FeedNamespace] = [:]
+
+  init(document: XMLDocument) { self.document = document }
 
   static func parse(_ document: XMLDocument) throws(FeedParseError) -> ParsedFeed {
     guard let root = document.root else { throw .notAFeed("empty document") }
-    var p = XMLFeedParser(document: document)
+    let p = XMLFeedParser(document: document)
     let rootName = root.name.lowercased()
     let ns = root.namespaceURI
+    p.rootNamespace = ns
     var channel: XMLNode?
     var items: [XMLNode] = []
     switch rootName {
@@ -130,9 +160,15 @@ struct XMLFeedParser {
 
   // MARK: Element identity
 
-  static func key(_ el: XMLNode) -> (FeedNamespace, String) {
-    let name = el.name
-    if let uri = el.namespaceURI { return (FeedNamespace.of(uri), name.lowercased()) }
+  func key(_ el: XMLNode) -> (FeedNamespace, String) {
+    let name = Self.lowerASCII(el.name)
+    if let id = el.namespaceIdentity {
+      if let ns = namespaceCache[id] { return (ns, name) }
+      let uri = el.namespaceURI
+      let ns = uri == rootNamespace ? .core : FeedNamespace.of(uri)
+      namespaceCache[id] = ns
+      return (ns, name)
+    }
     if let colon = name.firstIndex(of: ":") {
       return (
         FeedNamespace.ofPrefix(String(name[..<colon])),
@@ -146,83 +182,174 @@ struct XMLFeedParser {
 
   // MARK: Feed level
 
-  mutating func readFeed(_ channel: XMLNode) {
-    var itunesSummary: String?
-    var itunesSubtitle: String?
-    var dcTitle: String?
-    var dcDescription: String?
-    var linkRank = Int.max
+  // Feed-level fallbacks, used when the main element is missing.
+  var itunesSummary: String?
+  var itunesSubtitle: String?
+  var dcTitle: String?
+  var dcDescription: String?
+  var feedLinkRank = Int.max
+
+  func readFeed(_ channel: XMLNode) {
     if feed.format == .cdf, let href = channel.attribute("href") ?? channel.attribute("HREF") {
       feed.link = resolve(href, channel)
     }
-    channel.forEachElement { el in
-      let (ns, name) = Self.key(el)
-      switch (ns, name) {
-      case (.core, "title"):
-        feed.title = text(el, isAtom ? .atom : .guess)
-      case (.dc, "title"):
-        dcTitle = text(el, .guess)
-      case (.core, "link"):
-        if let (href, rank) = linkCandidate(el), rank < linkRank {
-          feed.link = href
-          linkRank = rank
-        } else if el.attribute("href") == nil, linkRank > 0 {
-          let t = el.text.trimmingCharacters(in: .whitespacesAndNewlines)
-          if !t.isEmpty {
-            feed.link = resolve(t, el)
-            linkRank = 0
-          }
-        }
-      case (.core, "description"), (.core, "abstract"):
-        feed.subtitle = text(el, isAtom ? .atom : .html)
-      case (.core, "subtitle"), (.core, "tagline"):
-        feed.subtitle = text(el, .atom)
-      case (.dc, "description"):
-        dcDescription = text(el, .html)
-      case (.itunes, "summary"):
-        itunesSummary = text(el, .guess)
-      case (.itunes, "subtitle"):
-        itunesSubtitle = text(el, .guess)
-      case (.core, "language"), (.dc, "language"):
-        feed.language = el.text.trimmingCharacters(in: .whitespacesAndNewlines)
-      case (.core, "ttl"):
-        feed.ttlMinutes = Int(el.text.trimmingCharacters(in: .whitespacesAndNewlines))
-      case (.sy, "updateperiod"):
-        feed.updatePeriod = el.text.trimmingCharacters(in: .whitespacesAndNewlines)
-      case (.sy, "updatefrequency"):
-        feed.updateFrequency = Int(el.text.trimmingCharacters(in: .whitespacesAndNewlines))
-      case (.core, "skiphours"):
-        el.forEachElement { h in
-          if let v = Int(h.text.trimmingCharacters(in: .whitespacesAndNewlines)) {
-            feed.skipHours.append(v)
-          }
-        }
-      case (.core, "skipdays"):
-        el.forEachElement { d in
-          let v = d.text.trimmingCharacters(in: .whitespacesAndNewlines)
-          if !v.isEmpty { feed.skipDays.append(v) }
-        }
-      case (.core, "image"):
-        if let u = el.firstElement("url") {
-          let t = u.text.trimmingCharacters(in: .whitespacesAndNewlines)
-          if !t.isEmpty { feed.image = resolve(t, u) }
-        }
-      case (.core, "logo"), (.core, "icon"):
-        let t = el.text.trimmingCharacters(in: .whitespacesAndNewlines)
-        if !t.isEmpty, feed.image == nil || name == "logo" { feed.image = resolve(t, el) }
-      case (.itunes, "image"):
-        if feed.image == nil, let h = el.attribute("href") { feed.image = resolve(h, el) }
-      default:
-        break
-      }
-    }
+    channel.forEachElement { el in handleFeedElement(el) }
+    finishFeed()
+  }
+
+  func finishFeed() {
     if feed.title == nil { feed.title = dcTitle }
     if feed.subtitle == nil { feed.subtitle = dcDescription ?? itunesSubtitle ?? itunesSummary }
   }
 
+  /// One child element of the channel (RSS) or feed (Atom).
+  func handleFeedElement(_ el: XMLNode) {
+    let (ns, name) = key(el)
+    switch (ns, name) {
+    case (.core, "title"):
+      feed.title = text(el, isAtom ? .atom : .guess)
+    case (.dc, "title"):
+      dcTitle = text(el, .guess)
+    case (.core, "link"):
+      if let (href, rank) = linkCandidate(el), rank < feedLinkRank {
+        feed.link = href
+        feedLinkRank = rank
+      } else if el.attribute("href") == nil, feedLinkRank > 0 {
+        let t = el.text.trimmed
+        if !t.isEmpty {
+          feed.link = resolve(t, el)
+          feedLinkRank = 0
+        }
+      }
+    case (.core, "description"), (.core, "abstract"):
+      feed.subtitle = text(el, isAtom ? .atom : .html)
+    case (.core, "subtitle"), (.core, "tagline"):
+      feed.subtitle = text(el, .atom)
+    case (.dc, "description"):
+      dcDescription = text(el, .html)
+    case (.itunes, "summary"):
+      itunesSummary = text(el, .guess)
+    case (.itunes, "subtitle"):
+      itunesSubtitle = text(el, .guess)
+    case (.core, "language"), (.dc, "language"):
+      feed.language = el.text.trimmed
+    case (.core, "ttl"):
+      feed.ttlMinutes = Int(el.text.trimmed)
+    case (.sy, "updateperiod"):
+      feed.updatePeriod = el.text.trimmed
+    case (.sy, "updatefrequency"):
+      feed.updateFrequency = Int(el.text.trimmed)
+    case (.core, "skiphours"):
+      el.forEachElement { h in
+        if let v = Int(h.text.trimmed) { feed.skipHours.append(v) }
+      }
+    case (.core, "skipdays"):
+      el.forEachElement { d in
+        let v = d.text.trimmed
+        if !v.isEmpty { feed.skipDays.append(v) }
+      }
+    case (.core, "image"):
+      if let u = el.firstElement("url") {
+        let t = u.text.trimmed
+        if !t.isEmpty { feed.image = resolve(t, u) }
+      }
+    case (.core, "logo"), (.core, "icon"):
+      let t = el.text.trimmed
+      if !t.isEmpty, feed.image == nil || name == "logo" { feed.image = resolve(t, el) }
+    case (.itunes, "image"):
+      if feed.image == nil, let h = el.attribute("href") { feed.image = resolve(h, el) }
+    default:
+      break
+    }
+  }
+
+  // MARK: Streaming
+
+  /// Walks a well-formed RSS or Atom document with a stream reader, expanding one
+  /// channel child or item at a time. Returns nil when the document needs the
+  /// recovering DOM parser instead (an error, or a shape this walk does not know).
+  static func parseStreaming(_ r: XMLStreamReader) -> ParsedFeed? {
+    // The root element.
+    while r.read() { if r.isElement { break } }
+    guard !r.hadError, r.isElement, r.depth == 0 else { return nil }
+    let rootName = r.localName.lowercased()
+    let ns = r.namespaceURI
+    var format: ParsedFeed.Format
+    switch rootName {
+    case "rss":
+      switch r.attribute("version") ?? "" {
+      case "0.91": format = .rss091
+      case "0.92": format = .rss092
+      case "0.93": format = .rss093
+      case "0.94": format = .rss094
+      default: format = .rss20
+      }
+    case "rdf":
+      format = .rss10
+    case "feed":
+      format =
+        ns == "http://purl.org/atom/ns#" || (ns == nil && r.attribute("version") == "0.3")
+        ? .atom03 : .atom10
+    default:
+      return nil
+    }
+    let atom = format == .atom03 || format == .atom10
+    let itemName = atom ? "entry" : "item"
+    var p: XMLFeedParser?
+    // Every element at depth 1 (Atom) or every channel child at depth 2 and item at
+    // depth 1 or 2 (RSS) is expanded on its own and skipped past afterwards.
+    var advanced = r.read()
+    while advanced {
+      guard r.isElement else {
+        advanced = r.read()
+        continue
+      }
+      let d = r.depth
+      let name = r.localName.lowercased()
+      if !atom && d == 1 && name == "channel" {
+        if r.namespaceURI == "http://my.netscape.com/rdf/simple/0.9/" {
+          format = .rss090
+          p?.feed.format = .rss090
+        }
+        advanced = r.read()  // descend
+        continue
+      }
+      let isItem = name == itemName
+      let isFeedChild = atom ? d == 1 : d == 2
+      guard isItem || isFeedChild else {
+        advanced = d <= 2 ? r.next() : r.read()
+        continue
+      }
+      guard let node = r.expand() else { return nil }
+      let fp: XMLFeedParser
+      if let p {
+        fp = p
+      } else {
+        fp = XMLFeedParser(document: node.document)
+        fp.feed.format = format
+        fp.rootNamespace = ns
+        p = fp
+      }
+      if isItem {
+        fp.feed.entries.append(fp.readItem(node))
+      } else {
+        fp.handleFeedElement(node)
+      }
+      advanced = r.next()
+    }
+    guard !r.hadError else { return nil }
+    guard let fp = p else {
+      var empty = ParsedFeed()
+      empty.format = format
+      return empty
+    }
+    fp.finishFeed()
+    return fp.feed
+  }
+
   // MARK: Item level
 
-  mutating func readItem(_ itemNode: XMLNode) -> FeedItem {
+  func readItem(_ itemNode: XMLNode) -> FeedItem {
     var item = FeedItem()
     item.baseURL = itemNode.baseURL
     var linkRank = Int.max
@@ -245,11 +372,26 @@ struct XMLFeedParser {
         updated = FeedDate.parse(lm)
       }
     }
-    itemNode.forEachElement { el in
-      let (ns, name) = Self.key(el)
+    var summaryFromDescription = false
+    var mediaTitle: String?
+    var mediaDescription: String?
+    func handle(_ el: XMLNode) {
+      let (ns, name) = key(el)
       switch (ns, name) {
       case (.core, "title"):
         item.title = text(el, isAtom ? .atom : .guess)
+      case (.media, "title"):
+        mediaTitle = text(el, .guess)
+      case (.media, "description"):
+        mediaDescription = text(el, .guess)
+      case (.media, "category"):
+        let t = el.text.trimmed
+        if !t.isEmpty { item.tags.append(t) }
+      case (.core, "tags"):
+        for k in el.text.split(separator: ",") {
+          let t = k.trimmed
+          if !t.isEmpty { item.tags.append(t) }
+        }
       case (.dc, "title"):
         dcTitle = text(el, .guess)
       case (.core, "link"):
@@ -266,24 +408,31 @@ struct XMLFeedParser {
             item.link = href
             linkRank = rank
           }
-        } else if el.attribute("href") == nil, el.attribute("rel") == nil, linkRank > 0 {
-          let t = el.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        } else if el.attribute("href") == nil, rel == "alternate", linkRank > 0 {
+          let t = el.text.trimmed
           if !t.isEmpty {
             item.link = resolve(t, el)
             linkRank = 0
           }
         }
       case (.core, "guid"), (.core, "id"):
-        let t = el.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let t = el.text.trimmed
         if !t.isEmpty {
-          item.id = resolve(t, el)
+          // Identifiers are opaque; only what is plainly a relative path is resolved.
+          item.id = t.hasPrefix("/") || t.hasPrefix("./") || t.hasPrefix("../") ? resolve(t, el) : t
           let perma = (el.attribute("isPermaLink") ?? "true").lowercased() != "false"
           if name == "guid" && perma { guidLink = item.id }
         }
       case (.core, "description"), (.core, "abstract"):
         item.summary = text(el, isAtom ? .atom : .html)
+        summaryFromDescription = !isAtom
       case (.core, "summary"):
-        item.summary = text(el, .atom)
+        if summaryFromDescription {
+          // RSS with both: the description is the summary, this is the body.
+          if item.content == nil { item.content = text(el, .atom) }
+        } else {
+          item.summary = text(el, .atom)
+        }
       case (.dc, "description"):
         if item.summary == nil { item.summary = text(el, .html) }
       case (.itunes, "summary"):
@@ -306,7 +455,7 @@ struct XMLFeedParser {
         if el.elements.isEmpty {
           if otherAuthor == nil { otherAuthor = Self.personName(el.text) }
         } else if atomAuthor == nil {
-          atomAuthor = Self.atomPerson(el)
+          atomAuthor = atomPerson(el)
         }
       case (.dc, "creator"), (.dc, "author"):
         if otherAuthor == nil { otherAuthor = Self.personName(el.text) }
@@ -316,17 +465,17 @@ struct XMLFeedParser {
         if let term = el.attribute("term") {
           if !term.isEmpty { item.tags.append(term) }
         } else {
-          let t = el.text.trimmingCharacters(in: .whitespacesAndNewlines)
+          let t = el.text.trimmed
           if !t.isEmpty { item.tags.append(t) }
         }
       case (.dc, "subject"):
-        let t = el.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let t = el.text.trimmed
         if !t.isEmpty { item.tags.append(t) }
       case (.itunes, "category"):
         if let t = el.attribute("text"), !t.isEmpty { item.tags.append(t) }
       case (.itunes, "keywords"):
         for k in el.text.split(separator: ",") {
-          let t = k.trimmingCharacters(in: .whitespacesAndNewlines)
+          let t = k.trimmed
           if !t.isEmpty { item.tags.append(t) }
         }
       case (.core, "enclosure"):
@@ -338,27 +487,26 @@ struct XMLFeedParser {
       case (.media, "content"):
         if let m = media(el) { item.mediaContent.append(m) }
         el.forEachElement { c in
-          if Self.key(c) == (.media, "thumbnail"), let m = media(c) { item.thumbnails.append(m) }
+          if key(c) == (.media, "thumbnail"), let m = media(c) {
+            item.thumbnails.append(m)
+          } else if key(c) != (.media, "content") {
+            handle(c)
+          }
         }
       case (.media, "thumbnail"):
         if let m = media(el) { item.thumbnails.append(m) }
       case (.media, "group"):
-        el.forEachElement { c in
-          let k = Self.key(c)
-          if k == (.media, "content") {
-            if let m = media(c) { item.mediaContent.append(m) }
-            c.forEachElement { t in
-              if Self.key(t) == (.media, "thumbnail"), let m = media(t) { item.thumbnails.append(m) }
-            }
-          } else if k == (.media, "thumbnail"), let m = media(c) {
-            item.thumbnails.append(m)
-          }
-        }
+        el.forEachElement { c in handle(c) }
       default:
         break
       }
     }
-    if item.title == nil { item.title = dcTitle }
+    itemNode.forEachElement { el in handle(el) }
+    if item.id == nil, let about = itemNode.attribute("about", namespace: rdfNS), !about.isEmpty {
+      item.id = about
+    }
+    if item.title == nil { item.title = dcTitle ?? mediaTitle }
+    if item.summary == nil, let mediaDescription { item.summary = mediaDescription }
     if item.link == nil, let guidLink { item.link = guidLink }
     if item.summary == nil { item.summary = itunesSummary ?? item.content }
     item.author = atomAuthor ?? otherAuthor ?? itunesAuthor
@@ -369,6 +517,8 @@ struct XMLFeedParser {
   }
 
   // MARK: Pieces
+
+  let rdfNS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 
   /// An Atom-style link (`href` attribute): the URL and a rank (lower is better), or nil
   /// when it is not a candidate for the entry's web link.
@@ -401,27 +551,27 @@ struct XMLFeedParser {
 
   /// `Name (email)`, `email (Name)`, `Name <email>`: the display name.
   static func personName(_ raw: String) -> String? {
-    var s = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+    var s = raw.trimmed
     guard !s.isEmpty else { return nil }
     if let open = s.firstIndex(of: "("), let close = s.lastIndex(of: ")"), open < close {
-      let inner = s[s.index(after: open)..<close].trimmingCharacters(in: .whitespaces)
-      let outer = (s[..<open] + s[s.index(after: close)...]).trimmingCharacters(in: .whitespaces)
+      let inner = s[s.index(after: open)..<close].trimmed
+      let outer = (s[..<open] + s[s.index(after: close)...]).trimmed
       if outer.contains("@") && !inner.isEmpty { return inner }
       if !outer.isEmpty && inner.contains("@") { return outer }
     }
     if let lt = s.firstIndex(of: "<"), let gt = s.lastIndex(of: ">"), lt < gt {
-      let outer = (s[..<lt] + s[s.index(after: gt)...]).trimmingCharacters(in: .whitespaces)
+      let outer = (s[..<lt] + s[s.index(after: gt)...]).trimmed
       if !outer.isEmpty { s = outer }
     }
     return s
   }
 
-  static func atomPerson(_ el: XMLNode) -> String? {
+  func atomPerson(_ el: XMLNode) -> String? {
     var name: String?
     var email: String?
     el.forEachElement { c in
       let (_, n) = key(c)
-      let t = c.text.trimmingCharacters(in: .whitespacesAndNewlines)
+      let t = c.text.trimmed
       if n == "name", !t.isEmpty { name = t }
       if n == "email", !t.isEmpty { email = t }
     }
@@ -429,7 +579,7 @@ struct XMLFeedParser {
   }
 
   func resolve(_ ref: String, _ el: XMLNode) -> String {
-    let r = ref.trimmingCharacters(in: .whitespacesAndNewlines)
+    let r = ref.trimmed
     return FeedURL.resolve(r, base: el.baseURL)
   }
 
@@ -440,70 +590,114 @@ struct XMLFeedParser {
   }
 
   /// The element's content as an HTML string, following its text construct rules.
-  func text(_ el: XMLNode, _ kind: TextKind) -> String? {
-    let base = el.baseURL
+  func text(_ el: XMLNode, _ kind: TextKind) -> String {
+    // The base is only worked out when a URL in the markup needs it.
+    let base = LazyBase(el)
     var value: String
     switch kind {
     case .guess:
-      if !el.elements.isEmpty {
+      if el.hasElementChildren {
         value = HTMLSanitizer.sanitize(Self.markup(el), base: base)
       } else {
-        let t = el.text.trimmingCharacters(in: .whitespacesAndNewlines)
-        value = Self.looksLikeHTML(t) ? HTMLSanitizer.sanitize(t, base: base) : Self.escape(t)
+        let t = el.text.trimmed
+        value = Self.looksLikeHTML(t) ? HTMLSanitizer.sanitize(t, base: base) : t
       }
     case .html:
-      if !el.elements.isEmpty {
+      if el.hasElementChildren {
         value = HTMLSanitizer.sanitize(Self.markup(el), base: base)
       } else {
         value = HTMLSanitizer.sanitize(
-          el.text.trimmingCharacters(in: .whitespacesAndNewlines), base: base)
+          el.text.trimmed, base: base)
       }
     case .xhtml:
       value = HTMLSanitizer.sanitize(Self.markup(el), base: base)
     case .atom:
-      var type = (el.attribute("type") ?? "text").lowercased().trimmingCharacters(in: .whitespaces)
-      let mode = el.attribute("mode")?.lowercased()
-      if type.isEmpty { type = "text" }
+      value = atomText(el, base: base)
+    }
+    return Self.demoronize(value)
+  }
+
+  /// Atom text constructs. Plain text is returned as it is (feedparser's convention:
+  /// only HTML and XHTML come back as markup); non-text media types are base64.
+  func atomText(_ el: XMLNode, base: LazyBase) -> String {
+    var type = (el.attribute("type") ?? "text").lowercased().trimmed
+    let mode = el.attribute("mode")?.lowercased()
+    if type.isEmpty { type = "text" }
+    let isHTML = type == "html" || type == "text/html"
+    let isXHTML = type == "xhtml" || type == "application/xhtml+xml"
+    let isXML = !isXHTML && (type.hasSuffix("/xml") || type.hasSuffix("+xml"))
+    let isText = type == "text" || type.hasPrefix("text/")
+    if el.hasElementChildren && mode != "escaped" && mode != "base64" {
+      // Inline markup; a lone XHTML div wrapper is not content.
+      let kids = el.elements
       var raw: String
-      if mode == "base64" {
-        let t = el.text.filter { !$0.isWhitespace }
-        guard let data = Data(base64Encoded: t, options: .ignoreUnknownCharacters) else {
-          return nil
-        }
-        raw = String(decoding: data, as: UTF8.self)
-      } else if mode == "escaped" {
-        raw = el.text
-      } else if !el.elements.isEmpty {
-        // Inline markup: XHTML (Atom 1.0 wraps it in one div, which is not content).
-        let kids = el.elements
-        if type == "xhtml", kids.count == 1, kids[0].name.lowercased() == "div",
-          el.children.allSatisfy({ $0.isElement || $0.content.allSatisfy(\.isWhitespace) })
-        {
-          raw = Self.markup(kids[0])
-        } else {
-          raw = Self.markup(el)
-        }
-        value = HTMLSanitizer.sanitize(
-          raw.trimmingCharacters(in: .whitespacesAndNewlines), base: base)
-        return value
+      if feed.format == .atom10, kids.count == 1, kids[0].name.lowercased() == "div",
+        el.children.allSatisfy({ $0.isElement || $0.content.allSatisfy(\.isWhitespace) })
+      {
+        raw = Self.markup(kids[0])
       } else {
-        raw = el.text
+        raw = Self.markup(el)
       }
-      raw = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-      switch type {
-      case "text", "text/plain":
-        value = Self.escape(raw)
-      case "html", "text/html", "xhtml", "application/xhtml+xml":
-        value = HTMLSanitizer.sanitize(raw, base: base)
-      default:
-        if type.hasSuffix("xml") || type.hasPrefix("text/") {
-          value = type.hasPrefix("text/") ? Self.escape(raw) : HTMLSanitizer.sanitize(raw, base: base)
-        } else {
-          value = Self.escape(raw)
-        }
+      raw = raw.trimmed
+      if !isXHTML && !isXML {
+        // Markup inside a text or html construct: its escaped text is the real content.
+        raw = Self.unescapeXML(raw)
+      }
+      return HTMLSanitizer.sanitize(raw, base: base)
+    }
+    var raw = el.text
+    if mode == "base64" || (!isText && !isHTML && !isXHTML && !isXML) {
+      let t = raw.filter { !$0.isWhitespace }
+      if let data = Data(base64Encoded: t, options: .ignoreUnknownCharacters) {
+        raw = String(decoding: data, as: UTF8.self)
       }
     }
-    return value
+    raw = raw.trimmed
+    if isHTML || isXHTML || isXML { return HTMLSanitizer.sanitize(raw, base: base) }
+    if mode == "escaped" && Self.looksLikeHTML(raw) {
+      return HTMLSanitizer.sanitize(raw, base: base)
+    }
+    return raw
+  }
+
+  static func unescapeXML(_ s: String) -> String {
+    guard s.contains("&") else { return s }
+    return s.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+      .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'")
+      .replacingOccurrences(of: "&amp;", with: "&")
+  }
+
+  /// Characters U+0080-U+009F are C1 controls nobody means; they come from
+  /// windows-1252 text (or `&#146;`) and stand for its curly quotes, dashes, etc.
+  static func demoronize(_ s: String) -> String {
+    // In UTF-8 these are C2 80 ... C2 9F.
+    let found =
+      s.utf8.withContiguousStorageIfAvailable { p -> Bool in
+        var i = 0
+        let n = p.count
+        while i + 1 < n {
+          if p[i] == 0xC2 && p[i + 1] >= 0x80 && p[i + 1] <= 0x9F { return true }
+          i += 1
+        }
+        return false
+      } ?? true
+    guard found else { return s }
+    var out = String.UnicodeScalarView()
+    for ch in s.unicodeScalars {
+      if ch.value >= 0x80 && ch.value <= 0x9F,
+        let m = Unicode.Scalar(FeedBytes.cp1252Scalar(UInt8(ch.value)))
+      {
+        out.append(m)
+      } else {
+        out.append(ch)
+      }
+    }
+    return String(out)
+  }
+
+  static func lowerASCII(_ s: String) -> String {
+    for b in s.utf8 where b >= 0x41 && b <= 0x5A { return s.lowercased() }
+    return s
   }
 
   static func escape(_ s: String) -> String {
@@ -579,9 +773,17 @@ struct XMLFeedParser {
         var name = n.name
         if let colon = name.lastIndex(of: ":") { name = String(name[name.index(after: colon)...]) }
         out += "<" + name
+        // A namespace switch (SVG or MathML inside XHTML) keeps its declaration.
+        if let uri = n.namespaceURI, uri != n.parent?.namespaceURI {
+          out += " xmlns=\"" + escape(uri) + "\""
+        }
         for a in n.attributes {
-          let an = a.namespace == "http://www.w3.org/XML/1998/namespace" ? "xml:" + a.name : a.name
-          out += " " + an + "=\"" + escape(a.value).replacingOccurrences(of: "\"", with: "&quot;")
+          let an =
+            a.namespace == "http://www.w3.org/XML/1998/namespace"
+            ? "xml:" + a.name
+            : a.namespace == "http://www.w3.org/1999/xlink" ? "xlink:" + a.name : a.name
+          out +=
+            " " + an + "=\"" + escape(a.value).replacingOccurrences(of: "\"", with: "&quot;")
             + "\""
         }
         let kids = n.children

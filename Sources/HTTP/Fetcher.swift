@@ -5,6 +5,12 @@ import CCurl
 /// server offers it), conditional GET, decoded bodies, redirects followed hop by hop with
 /// an SSRF guard on each hop.
 ///
+/// The SSRF guard judges the address actually used, twice: when libcurl opens a socket
+/// (CURLOPT_OPENSOCKETFUNCTION, so DNS tricks do not help) and just before each request is
+/// sent (CURLOPT_PREREQFUNCTION), because a hop may reuse a pooled connection that a trusted
+/// hop opened to a private address. Proxies from the environment are ignored, so the
+/// address judged is the server's.
+///
 /// ```swift
 /// let fetcher = Fetcher(userAgent: "feedspool/1.0", policy: NetworkPolicy(allow: []))
 /// switch await fetcher.fetch(FetchRequest(url: feedURL, etag: state.etag, trusted: true)) {
@@ -17,16 +23,22 @@ import CCurl
 public final class Fetcher: Sendable {
   public let userAgent: String
   public let policy: NetworkPolicy
+  /// PEM file of the certificate authorities to trust; nil: the system's bundle.
+  public let caBundlePath: String?
   private let allow: Set<String>
   private let driver: MultiDriver
   private let counter = ResourceCounter()
 
+  /// `maxConnectionsPerHost` and `maxTotalConnections` bound the connection pool; transfers
+  /// beyond them wait inside libcurl (their time counts against `totalTimeout`).
+  /// `caBundlePath`: a PEM file of CAs to trust instead of the system's (private CAs).
   public init(
     userAgent: String, policy: NetworkPolicy, maxConnectionsPerHost: Int = 4,
-    maxTotalConnections: Int = 64
+    maxTotalConnections: Int = 64, caBundlePath: String? = nil
   ) {
     self.userAgent = userAgent
     self.policy = policy
+    self.caBundlePath = caBundlePath
     self.allow = policy.normalizedAllow
     self.driver = MultiDriver(
       maxConnectionsPerHost: maxConnectionsPerHost, maxTotalConnections: maxTotalConnections)
@@ -42,8 +54,8 @@ public final class Fetcher: Sendable {
     driver.shutdown()
   }
 
-  /// Easy handles and header lists alive now (0 when idle: nothing leaks).
-  var liveResources: (handles: Int, headerLists: Int) { counter.snapshot }
+  /// Easy handles, header lists and transfers alive now (all 0 when idle: nothing leaks).
+  var liveResources: ResourceCounter.Counts { counter.snapshot }
 
   /// Fetches `request.url`, following at most `request.limits.maxRedirects` redirects.
   /// Cancelling the calling task ends the transfer with `.failed(.cancelled)`.
@@ -72,7 +84,8 @@ public final class Fetcher: Sendable {
       let firstTrustedHop = request.trusted && redirects.isEmpty
       let screened = !firstTrustedHop && !allow.contains(target.allowKey)
       let spec = HopSpec(
-        url: url, userAgent: userAgent, etag: request.etag, lastModified: request.lastModified,
+        url: url, userAgent: userAgent, caBundlePath: caBundlePath, etag: request.etag,
+        lastModified: request.lastModified,
         accept: request.accept, maxBodyBytes: request.limits.maxBodyBytes,
         connectTimeoutMs: min(request.limits.connectTimeout, remaining).milliseconds,
         timeoutMs: remaining.milliseconds, lowSpeedLimit: request.limits.lowSpeedLimit,

@@ -100,38 +100,7 @@ final class MultiDriver: @unchecked Sendable {
   }
 
   private func run() {
-    var running: Int32 = 0
-    while true {
-      let (adds, cancels, stopping) = queues.withLock { q in
-        let batch = (q.adds.map { ($0, $0.cancelRequested) }, q.cancels, q.shuttingDown)
-        q.adds.removeAll()
-        q.cancels.removeAll()
-        return batch
-      }
-      if stopping {
-        for (transfer, _) in adds { finish(transfer, .failure(.cancelled, "fetcher shut down")) }
-        break
-      }
-      for (transfer, cancelled) in adds {
-        guard !cancelled, let handle = transfer.handle else {
-          finish(transfer, .failure(.cancelled, "cancelled"))
-          continue
-        }
-        let code = curl_multi_add_handle(multi, handle)
-        if code == CURLM_OK {
-          inFlight[handle] = transfer
-        } else {
-          finish(transfer, .failure(.other, String(cString: curl_multi_strerror(code))))
-        }
-      }
-      for transfer in cancels {
-        guard let handle = transfer.handle, inFlight[handle] === transfer else { continue }
-        remove(handle)
-        finish(transfer, .failure(.cancelled, "cancelled"))
-      }
-
-      curl_multi_perform(multi, &running)
-      collectFinished()
+    while step() {
       curl_multi_poll(multi, nil, 0, 1000, nil)
     }
     for (handle, transfer) in inFlight {
@@ -141,6 +110,44 @@ final class MultiDriver: @unchecked Sendable {
     inFlight.removeAll()
     curl_multi_cleanup(multi)
     exited.leave()
+  }
+
+  /// One turn of the loop, short of waiting: queued adds and cancels, then
+  /// `curl_multi_perform` and the finished transfers. False once shutting down. A function
+  /// of its own so that its batches are released before the thread sleeps in poll (they
+  /// hold transfers, and so bodies).
+  private func step() -> Bool {
+    let (adds, cancels, stopping) = queues.withLock { q in
+      let batch = (q.adds.map { ($0, $0.cancelRequested) }, q.cancels, q.shuttingDown)
+      q.adds.removeAll()
+      q.cancels.removeAll()
+      return batch
+    }
+    if stopping {
+      for (transfer, _) in adds { finish(transfer, .failure(.cancelled, "fetcher shut down")) }
+      return false
+    }
+    for (transfer, cancelled) in adds {
+      guard !cancelled, let handle = transfer.handle else {
+        finish(transfer, .failure(.cancelled, "cancelled"))
+        continue
+      }
+      let code = curl_multi_add_handle(multi, handle)
+      if code == CURLM_OK {
+        inFlight[handle] = transfer
+      } else {
+        finish(transfer, .failure(.other, String(cString: curl_multi_strerror(code))))
+      }
+    }
+    for transfer in cancels {
+      guard let handle = transfer.handle, inFlight[handle] === transfer else { continue }
+      remove(handle)
+      finish(transfer, .failure(.cancelled, "cancelled"))
+    }
+    var running: Int32 = 0
+    curl_multi_perform(multi, &running)
+    collectFinished()
+    return true
   }
 
   private func remove(_ handle: UnsafeMutableRawPointer) {

@@ -11,6 +11,7 @@ import Synchronization
 struct HopSpec: Sendable {
   var url: String
   var userAgent: String
+  var caBundlePath: String?
   var etag: String?
   var lastModified: String?
   var accept: String?
@@ -42,16 +43,23 @@ enum HopOutcome: Sendable {
   case failure(FetchFailure.Kind, String)
 }
 
-/// Counts the libcurl resources alive for one `Fetcher` (for the leak tests).
+/// Counts what is alive for one `Fetcher`: easy handles, header lists and the transfer
+/// objects that hold bodies (for the leak tests).
 final class ResourceCounter: Sendable {
-  private let counts = Mutex<(handles: Int, headerLists: Int)>((0, 0))
-  func add(handles: Int = 0, headerLists: Int = 0) {
+  struct Counts: Equatable, Sendable {
+    var handles = 0
+    var headerLists = 0
+    var transfers = 0
+  }
+  private let counts = Mutex(Counts())
+  func add(handles: Int = 0, headerLists: Int = 0, transfers: Int = 0) {
     counts.withLock {
       $0.handles += handles
       $0.headerLists += headerLists
+      $0.transfers += transfers
     }
   }
-  var snapshot: (handles: Int, headerLists: Int) { counts.withLock { $0 } }
+  var snapshot: Counts { counts.withLock { $0 } }
 }
 
 /// One hop: an easy handle and everything its callbacks write into.
@@ -80,7 +88,7 @@ final class Transfer: @unchecked Sendable {
   /// nil when libcurl could not make a handle.
   init?(_ spec: HopSpec, counter: ResourceCounter) {
     guard let handle = curl_easy_init() else { return nil }
-    counter.add(handles: 1)
+    counter.add(handles: 1, transfers: 1)
     self.handle = handle
     self.counter = counter
     self.screen = spec.screen
@@ -93,6 +101,7 @@ final class Transfer: @unchecked Sendable {
   deinit {
     release()
     errorBuffer.deallocate()
+    counter.add(transfers: -1)
   }
 
   /// Frees the easy handle and the header list. Call only when the handle is in no multi.
@@ -116,10 +125,8 @@ final class Transfer: @unchecked Sendable {
     continuation?.resume(returning: outcome)
   }
 
-  var errorMessage: String {
-    let text = String(cString: errorBuffer)
-    return text.isEmpty ? "" : text
-  }
+  /// libcurl's detailed message for a failed transfer (CURLOPT_ERRORBUFFER), or "".
+  var errorMessage: String { String(cString: errorBuffer) }
 
   private func configure(_ spec: HopSpec) {
     guard let h = handle else { return }
@@ -140,6 +147,7 @@ final class Transfer: @unchecked Sendable {
       fs_easy_setopt_long(h, CURLOPT_PIPEWAIT, 1)
     }
     fs_easy_setopt_string(h, CURLOPT_USERAGENT, spec.userAgent)
+    if let ca = spec.caBundlePath { fs_easy_setopt_string(h, CURLOPT_CAINFO, ca) }
     // No proxy from the environment: the SSRF guard judges the address really connected.
     fs_easy_setopt_string(h, CURLOPT_PROXY, "")
     fs_easy_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, max(1, spec.connectTimeoutMs))

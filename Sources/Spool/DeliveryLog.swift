@@ -81,7 +81,8 @@ public enum DeliveryLog {
     var end = size
     if size > 0 {
       let lastChunkStart = max(0, size - 4096)
-      let chunk = try FileIO.pread(fd, offset: lastChunkStart, count: size - lastChunkStart, path: path)
+      let chunk = try FileIO.pread(
+        fd, offset: lastChunkStart, count: size - lastChunkStart, path: path)
       if let nl = chunk.lastIndex(of: UInt8(ascii: "\n")) {
         end = lastChunkStart + nl + 1
       } else if lastChunkStart == 0 {

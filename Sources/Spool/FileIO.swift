@@ -32,7 +32,8 @@ enum FileIO {
   static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
   /// Writes all bytes to `fd`, retrying short writes and EINTR.
-  static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(SpoolError)
+  static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String)
+    throws(SpoolError)
   {
     var off = 0
     while off < bytes.count {
@@ -60,11 +61,47 @@ enum FileIO {
     if fsync(fd) != 0 && errno != EINVAL { throw fail("fsync", path) }
   }
 
+  static func fsyncFile(_ path: String) throws(SpoolError) {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    if fd < 0 { throw fail("open", path) }
+    defer { close(fd) }
+    try fsyncFD(fd, path: path)
+  }
+
   static func fsyncDirectory(_ path: String) throws(SpoolError) {
     let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     if fd < 0 { throw fail("open", path) }
     defer { close(fd) }
     try fsyncFD(fd, path: path)
+  }
+
+  /// Creates `path` exclusively, writes `contents` and closes it, without fsync
+  /// (the caller makes a whole group durable at once with `syncFileSystem`).
+  /// On any failure the partial file is removed.
+  static func create(_ path: String, contents: String) throws(SpoolError) {
+    let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+    if fd < 0 { throw fail("create", path) }
+    do {
+      try writeAll(fd, contents, path: path)
+    } catch {
+      close(fd)
+      unlink(path)
+      throw error
+    }
+    if close(fd) != 0 {
+      let e = fail("close", path)
+      unlink(path)
+      throw e
+    }
+  }
+
+  /// Makes everything written to the file system holding `path` durable: one
+  /// syncfs(2) for a whole group of files instead of an fsync each.
+  static func syncFileSystem(_ path: String) throws(SpoolError) {
+    let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    if fd < 0 { throw fail("open", path) }
+    defer { close(fd) }
+    if linux_syncfs(fd) != 0 { throw fail("syncfs", path) }
   }
 
   /// Creates `path` exclusively, writes `contents`, fsyncs and closes it.
@@ -132,7 +169,8 @@ enum FileIO {
   }
 
   /// Reads `count` bytes at `offset` (fewer at end of file).
-  static func pread(_ fd: Int32, offset: Int, count: Int, path: String) throws(SpoolError) -> [UInt8]
+  static func pread(_ fd: Int32, offset: Int, count: Int, path: String) throws(SpoolError)
+    -> [UInt8]
   {
     var out = [UInt8](repeating: 0, count: count)
     var got = 0
@@ -171,3 +209,7 @@ enum FileIO {
     return out
   }
 }
+
+/// glibc's syncfs(2), which the Glibc module hides behind _GNU_SOURCE.
+@_silgen_name("syncfs")
+private func linux_syncfs(_ fd: Int32) -> Int32

@@ -24,7 +24,8 @@ public struct PendingArticle: Sendable {
 /// A Maildir spool with an ordered delivery log and a seen index.
 ///
 /// Delivery of a group of articles (group commit):
-/// 1. each file is written to `tmp/SEQ-NAME` and fsynced;
+/// 1. each file is written to `tmp/SEQ-NAME`, and the group made durable (its
+///    fsync for one file, one syncfs(2) of the spool's file system for several);
 /// 2. their records are appended to the delivery log, which is fsynced: this is the
 ///    commit point, the moment an article counts as delivered and seen;
 /// 3. each file is renamed into `new/NAME`, and `new/` is fsynced;
@@ -41,7 +42,10 @@ public final class Spool: @unchecked Sendable {
   // the key set is behind `seen`; the rest is immutable.
   public let directory: String
   let logPath: String
-  let logFD: Int32
+  private var logFD: Int32
+  /// False while the spool's file system refused writes (read-only); every
+  /// delivery then tries to reopen the log for writing first.
+  private var writable: Bool
   let lockFD: Int32
   private var index: SeenIndex
   private var nextSeq: UInt64
@@ -61,8 +65,10 @@ public final class Spool: @unchecked Sendable {
     for sub in ["tmp", "new", "cur", ".feedspool"] { try FileIO.mkdirs(directory + "/" + sub) }
     try FileIO.mkdirs(stateDirectory)
 
-    let lockPath = directory + "/.feedspool/lock"
-    lockFD = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+    // The lock is held on the .feedspool directory itself, so that it works on a
+    // read-only file system too.
+    let lockPath = directory + "/.feedspool"
+    lockFD = open(lockPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     if lockFD < 0 { throw FileIO.fail("open", lockPath) }
     if flock(lockFD, LOCK_EX | LOCK_NB) != 0 {
       let e = FileIO.fail("lock (another feedspool is using this spool)", lockPath)
@@ -71,8 +77,16 @@ public final class Spool: @unchecked Sendable {
     }
 
     logPath = DeliveryLog.path(spool: directory)
-    logFD = open(logPath, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-    if logFD < 0 { throw FileIO.fail("open", logPath) }
+    var fd = open(logPath, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+    writable = fd >= 0
+    if fd < 0 && (errno == EROFS || errno == EACCES || errno == EPERM) {
+      // A read-only spool: read what was delivered; deliveries fail until it is
+      // writable again.
+      fd = open(logPath, O_RDONLY | O_CLOEXEC)
+      if fd < 0 && errno == ENOENT { fd = open("/dev/null", O_RDONLY | O_CLOEXEC) }
+    }
+    if fd < 0 { throw FileIO.fail("open", logPath) }
+    logFD = fd
 
     var index = try SeenIndex.open(path: stateDirectory + "/seen.idx")
     let n = UInt64(index.count)
@@ -88,7 +102,7 @@ public final class Spool: @unchecked Sendable {
       }
     }
     // Cut a torn last line (its delivery never committed).
-    if try FileIO.fileSize(logFD, path: logPath) != tail.completeSize {
+    if writable, try FileIO.fileSize(logFD, path: logPath) != tail.completeSize {
       if ftruncate(logFD, off_t(tail.completeSize)) != 0 {
         throw FileIO.fail("truncate", logPath)
       }
@@ -96,7 +110,7 @@ public final class Spool: @unchecked Sendable {
     // Roll forward committed deliveries whose rename did not happen.
     var pendingTmp: [String: DeliveryRecord] = [:]
     for r in tail.records { pendingTmp["\(r.seq)-\(r.name)"] = r }
-    for name in FileIO.list(directory + "/tmp") {
+    for name in writable ? FileIO.list(directory + "/tmp") : [] {
       let tmp = directory + "/tmp/" + name
       if let r = pendingTmp[name] {
         if rename(tmp, directory + "/new/" + r.name) != 0 { throw FileIO.fail("rename", tmp) }
@@ -104,7 +118,7 @@ public final class Spool: @unchecked Sendable {
         unlink(tmp)
       }
     }
-    try FileIO.fsyncDirectory(directory + "/new")
+    if writable { try FileIO.fsyncDirectory(directory + "/new") }
     try index.append(tail.records.map(\.key.value))
     try index.sync()
 
@@ -133,8 +147,7 @@ public final class Spool: @unchecked Sendable {
   /// Deliveries requested concurrently are committed together (one log fsync).
   /// On failure (disk full, read-only spool...) nothing of this group is delivered
   /// or marked seen, and the error says why.
-  public func deliver(_ articles: [PendingArticle]) async throws(SpoolError) -> [DeliveryRecord]
-  {
+  public func deliver(_ articles: [PendingArticle]) async throws(SpoolError) -> [DeliveryRecord] {
     if articles.isEmpty { return [] }
     let result = await withCheckedContinuation {
       (c: CheckedContinuation<Result<[DeliveryRecord], SpoolError>, Never>) in
@@ -171,6 +184,15 @@ public final class Spool: @unchecked Sendable {
     var perRequest: [[DeliveryRecord]] = []
     var written: [String] = []
     do throws(SpoolError) {
+      if !writable {
+        // Space or write access may have come back: reopen, and recover what a
+        // crash may have left (nothing could be written while read-only).
+        let fd = open(logPath, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        if fd < 0 { throw FileIO.fail("open", logPath) }
+        close(logFD)
+        logFD = fd
+        writable = true
+      }
       let seenNow = seen.withLock { $0 }
       for req in batch {
         var records: [DeliveryRecord] = []
@@ -182,7 +204,7 @@ public final class Spool: @unchecked Sendable {
           let r = DeliveryRecord(seq: nextSeq, key: item.key, name: name)
           nextSeq += 1
           let tmp = directory + "/tmp/\(r.seq)-\(name)"
-          try FileIO.createDurably(tmp, contents: item.contents)
+          try FileIO.create(tmp, contents: item.contents)
           written.append(tmp)
           records.append(r)
         }
@@ -190,6 +212,13 @@ public final class Spool: @unchecked Sendable {
       }
       let all = perRequest.flatMap { $0 }
       if all.isEmpty { return perRequest.map { .success($0) } }
+      // Every file of the group durable before the commit point. One file: its
+      // fsync; more: one syncfs of the spool's file system.
+      if written.count == 1 {
+        try FileIO.fsyncFile(written[0])
+      } else {
+        try FileIO.syncFileSystem(directory + "/tmp")
+      }
       // Commit point: the log lines, durable.
       let sizeBefore = try FileIO.fileSize(logFD, path: logPath)
       do {

@@ -1,4 +1,5 @@
 import CLibXML2
+import Synchronization
 
 /// A parsed XML or HTML document. Owns the libxml2 tree and frees it in `deinit`.
 ///
@@ -18,14 +19,32 @@ public final class XMLDocument: @unchecked Sendable {
   /// False when a namespace prefix was used without being declared (and the like).
   public let namespaceWellFormed: Bool
 
-  init(doc: xmlDocPtr, wellFormed: Bool, firstError: String?, namespaceWellFormed: Bool = true) {
+  /// False for the view of a stream reader's document (the reader frees it).
+  let owned: Bool
+
+  init(
+    doc: xmlDocPtr, wellFormed: Bool, firstError: String?, namespaceWellFormed: Bool = true,
+    owned: Bool = true
+  ) {
     self.doc = doc
     self.wellFormed = wellFormed
     self.firstError = firstError
     self.namespaceWellFormed = namespaceWellFormed
+    self.owned = owned
   }
 
-  deinit { xmlFreeDoc(doc) }
+  deinit { if owned { xmlFreeDoc(doc) } }
+
+  /// Bytes of entity replacement text `XMLNode.text` may still produce for this whole
+  /// document: a few entities referenced many times cannot blow up memory.
+  private let entityBytesLeft = Mutex(64 << 20)
+
+  func spendEntityBudget(_ n: Int) {
+    entityBytesLeft.withLock { $0 -= n }
+  }
+
+  /// Whether entity expansion is still allowed.
+  var entityBudgetLeft: Bool { entityBytesLeft.withLock { $0 > 0 } }
 
   /// The root element, if any.
   public var root: XMLNode? {

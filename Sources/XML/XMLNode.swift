@@ -38,6 +38,13 @@ public struct XMLNode: @unchecked Sendable {
     return String(cString: href)
   }
 
+  /// Identifies the namespace declaration this element uses (equal for elements
+  /// bound by the same declaration), nil when it has no namespace. A cache key.
+  public var namespaceIdentity: Int? {
+    guard let ns = ptr.pointee.ns else { return nil }
+    return Int(bitPattern: ns)
+  }
+
   /// Namespace prefix as written, if any.
   public var prefix: String? {
     guard let ns = ptr.pointee.ns, let p = ns.pointee.prefix else { return nil }
@@ -72,6 +79,16 @@ public struct XMLNode: @unchecked Sendable {
       c = n.pointee.next
     }
     return out
+  }
+
+  /// Whether any child is an element (cheaper than `elements.isEmpty`).
+  public var hasElementChildren: Bool {
+    var c = ptr.pointee.children
+    while let n = c {
+      if n.pointee.type == XML_ELEMENT_NODE { return true }
+      c = n.pointee.next
+    }
+    return false
   }
 
   /// Calls `body` for each child element without building an array.
@@ -123,11 +140,15 @@ public struct XMLNode: @unchecked Sendable {
 
   /// Concatenated text of every descendant text and CDATA node. Walks the tree
   /// itself: `xmlNodeGetContent` would expand entity references without limit.
-  /// References to internal entities are expanded to a bounded depth and size.
+  /// References to internal entities are expanded to a bounded depth, and within a
+  /// budget per call and per document (quadratic-blowup documents stay bounded).
   public var text: String {
     var out = ""
-    var budget = XMLNode.entityBudget
+    let start = document.entityBudgetLeft ? XMLNode.entityBudget : 0
+    var budget = start
     XMLNode.collectText(ptr.pointee.children, into: &out, depth: 0, budget: &budget)
+    let used = start - max(budget, 0)
+    if used > 0 { document.spendEntityBudget(used) }
     return out
   }
 
@@ -143,16 +164,37 @@ public struct XMLNode: @unchecked Sendable {
         if let s = n.pointee.content {
           let piece = String(cString: s)
           if depth > 0 {
+            guard budget >= piece.utf8.count else {
+              budget = -1
+              return
+            }
             budget -= piece.utf8.count
-            if budget < 0 { return }
           }
           out += piece
         }
       case XML_ELEMENT_NODE:
         collectText(n.pointee.children, into: &out, depth: depth, budget: &budget)
       case XML_ENTITY_REF_NODE:
-        if depth < 4 {
+        // libxml2 links a reference to its declaration (an XML_ENTITY_DECL child)
+        // whose children are the parsed replacement text.
+        if depth < 4, budget > 0, n.pointee.children != nil {
           collectText(n.pointee.children, into: &out, depth: depth + 1, budget: &budget)
+        }
+      case XML_ENTITY_DECL:
+        let ent = UnsafeMutableRawPointer(n).assumingMemoryBound(to: xmlEntity.self)
+        guard depth <= 4 else { break }
+        if ent.pointee.children != nil {
+          collectText(ent.pointee.children, into: &out, depth: depth, budget: &budget)
+        } else if let content = ent.pointee.content,
+          ent.pointee.etype == XML_INTERNAL_GENERAL_ENTITY
+        {
+          let piece = String(cString: content)
+          guard budget >= piece.utf8.count else {
+            budget = -1
+            return
+          }
+          budget -= piece.utf8.count
+          out += piece
         }
       default: break
       }

@@ -3,6 +3,7 @@ import Daemon
 import Extract
 import Feeds
 import Foundation
+import HTTP
 import Logging
 
 #if canImport(Glibc)
@@ -12,7 +13,9 @@ import Logging
 struct ConfigOption: ParsableArguments {
   @Option(
     name: .long,
-    help: "Config file (default: $FEEDSPOOL_CONFIG, /etc/feedspool/feedspool.yaml, ./Config/feedspool.yaml).")
+    help:
+      "Config file (default: $FEEDSPOOL_CONFIG, /etc/feedspool/feedspool.yaml, ./Config/feedspool.yaml)."
+  )
   var config: String?
 
   func load() throws -> Config {
@@ -41,9 +44,13 @@ func makeLogger(level: String) -> Logger {
 struct Feedspool: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "feedspool",
-    abstract: "Follows feeds and article pages, and delivers each new article as a file into a spool.",
+    abstract:
+      "Follows feeds and article pages, and delivers each new article as a file into a spool.",
     version: Pipeline.version,
-    subcommands: [Run.self, Parse.self, Extract.self, Tail.self, Check.self, List.self, Status.self])
+    subcommands: [
+      Run.self, Parse.self, Extract.self, Tail.self, Check.self, Add.self, Remove.self, List.self,
+      Status.self, ImportOPML.self, ExportOPML.self,
+    ])
 }
 
 struct Run: AsyncParsableCommand {
@@ -239,5 +246,128 @@ struct Status: AsyncParsableCommand {
       print("  next due   \(next)  delivered \(s.delivered)")
       if let e = s.lastError { print("  last error \(e)") }
     }
+  }
+}
+
+struct Add: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Add a feed to the config (a page URL is turned into its feed by autodiscovery).",
+    discussion: "The file keeps its comments and layout; a running daemon picks the change up.")
+  @OptionGroup var options: ConfigOption
+  @Argument(help: "A feed URL, or a page that links to its feed.") var url: String
+  @Option(name: .customLong("topic"), help: "A topic for its articles (repeatable).")
+  var topics: [String] = []
+  @Option(help: "The front matter category.") var category: String?
+  @Flag(help: "Add the URL as given, without fetching it.") var noDiscover = false
+  @Flag(help: "Add it as a plain article page (fetched and extracted once).") var article = false
+
+  func run() async throws {
+    let path = Config.locate(options.config)
+    var target = url.contains("://") ? url : "https://" + url
+    if !noDiscover && !article {
+      // Links found on the page came from the network: the config's network.allow
+      // applies to them, as in the daemon.
+      let allow = (try? Config.load(file: path))?.network.allow ?? []
+      let fetcher = Fetcher(
+        userAgent: Pipeline.defaultUserAgent, policy: NetworkPolicy(allow: allow))
+      let typed = target
+      let found = await FeedDiscovery.resolve(target) { u in
+        let r = await fetcher.fetch(
+          FetchRequest(url: u, trusted: u == typed, limits: FetchLimits(maxBodyBytes: 5 << 20)))
+        guard let resp = r.response else { return nil }
+        return (resp.status, resp.headers["content-type"], resp.body, resp.url)
+      }
+      fetcher.shutdown()
+      guard let found else {
+        print("error: no feed found at \(target) (use --no-discover to add it anyway)")
+        throw ExitCode(1)
+      }
+      if found != target { print("found feed: \(found)") }
+      target = found
+    }
+    do {
+      try ConfigEditor.editFile(path, createIfMissing: true) { text in
+        article
+          ? try ConfigEditor.addArticle(to: text, url: target, topics: topics, category: category)
+          : try ConfigEditor.addFeed(to: text, url: target, topics: topics, category: category)
+      }
+      print("added \(target) to \(path)")
+    } catch {
+      print("error: \(error)")
+      throw ExitCode(1)
+    }
+  }
+}
+
+struct Remove: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Remove a feed (or article page) from the config, keeping comments and layout.")
+  @OptionGroup var options: ConfigOption
+  @Argument(help: "The URL as listed.") var url: String
+
+  func run() async throws {
+    let path = Config.locate(options.config)
+    do {
+      try ConfigEditor.editFile(path) { text in
+        do {
+          return try ConfigEditor.removeFeed(from: text, url: url)
+        } catch {
+          guard let e = error as? ConfigEditError, case .notListed = e else { throw error }
+          return try ConfigEditor.removeArticle(from: text, url: url)
+        }
+      }
+      print("removed \(url) from \(path)")
+    } catch {
+      print("error: \(error)")
+      throw ExitCode(1)
+    }
+  }
+}
+
+struct ImportOPML: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "import-opml",
+    abstract: "Add the feeds of an OPML file (folders and categories become topics).")
+  @OptionGroup var options: ConfigOption
+  @Argument(help: "The OPML file.") var file: String
+
+  func run() async throws {
+    guard let data = FileManager.default.contents(atPath: file) else {
+      print("error: cannot read \(file)")
+      throw ExitCode(1)
+    }
+    let feeds: [OPMLFeed]
+    do {
+      feeds = try OPML.parse([UInt8](data))
+    } catch {
+      print("error: \(file): \(error)")
+      throw ExitCode(1)
+    }
+    let path = Config.locate(options.config)
+    nonisolated(unsafe) var result: ConfigEditor.BatchResult?
+    do {
+      try ConfigEditor.editFile(path, createIfMissing: true) { text in
+        let r = try ConfigEditor.addFeeds(
+          to: text, feeds.map { .init(url: $0.url, topics: $0.topics, title: $0.title) })
+        result = r
+        return r.text
+      }
+    } catch {
+      print("error: \(error)")
+      throw ExitCode(1)
+    }
+    print("imported \(result?.added.count ?? 0) feeds into \(path)")
+    for s in result?.skipped ?? [] { print("skipped: \(s)") }
+  }
+}
+
+struct ExportOPML: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "export-opml", abstract: "Print the configured feeds as OPML 2.0.")
+  @OptionGroup var options: ConfigOption
+
+  func run() async throws {
+    let c = try options.load()
+    print(OPML.export(c.feeds, title: "feedspool feeds"), terminator: "")
   }
 }

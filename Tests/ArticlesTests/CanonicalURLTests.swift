@@ -19,7 +19,6 @@ import Testing
     ("//cdn.example.net/i.png", "https://example.com/a", "https://cdn.example.net/i.png"),
     ("?page=2", "https://example.com/list?page=1", "https://example.com/list?page=2"),
     ("#top", "https://example.com/post?id=3", "https://example.com/post?id=3"),
-    ("", "https://example.com/post", "https://example.com/post"),
     ("post", "https://example.com", "https://example.com/post"),
     ("https://other.org/x", "https://example.com/", "https://other.org/x"),
   ])
@@ -36,6 +35,12 @@ import Testing
   func nonHTTPOrHostlessURLsAreRefused(url: String) {
     #expect(c(url) == nil)
     #expect(!CanonicalURL.isHTTPURL(url))
+  }
+
+  @Test func emptyReferenceIsNoLinkEvenWithABase() {
+    #expect(c("", "https://example.com/feed") == nil)
+    #expect(c(" \n\t", "https://example.com/feed") == nil)
+    #expect(c("#", "https://example.com/post") == "https://example.com/post")
   }
 
   @Test func relativeAgainstNonHTTPBaseIsRefused() {

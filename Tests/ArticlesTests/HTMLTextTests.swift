@@ -28,9 +28,16 @@ import Testing
   }
 
   @Test func whitespaceIsFoldedAndControlsDropped() {
-    #expect(HTMLText.foldWhitespace("  a \n\t b\u{A0}\u{A0}c\u{2003}d  ") == "a b c d")
-    // NEL (U+0085) is a line break, so white space; ESC, BEL and the BOM are dropped.
-    #expect(HTMLText.foldWhitespace("red\u{1B}[31m\u{7}\u{85}x\u{FEFF}") == "red[31m x")
+    #expect(HTMLText.foldWhitespace("  a \n\t b\r\n\u{C}c\u{A0}\u{A0}d  ") == "a b c d")
+    #expect(HTMLText.foldWhitespace("red\u{1B}[31m\u{7}\u{9B}x\u{FEFF}\u{7F}") == "red[31mx")
+  }
+
+  /// Unicode spaces and line separators are the source's text: the hostile server's
+  /// YAML titles expect U+0085 and U+2028 to survive into the front matter.
+  @Test func nonASCIISpacesAndSeparatorsAreKept() {
+    let title = "a\u{2003}c unicode line\u{2028}separator next line\u{85}char"
+    #expect(HTMLText.foldWhitespace(title) == title)
+    #expect(HTMLText.plainText(fromHTML: title + " &amp;") == title + " &")
     #expect(HTMLText.plainText(fromHTML: "plain  text\nonly") == "plain text only")
   }
 

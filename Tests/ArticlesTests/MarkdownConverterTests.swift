@@ -15,8 +15,15 @@ let activePatterns: [String] = [
 ]
 
 func activeHTML(in body: String) -> String? {
-  for p in activePatterns {
-    let r = try! Regex(p)
+  activeHTML(in: body, using: compiledActivePatterns())
+}
+
+func compiledActivePatterns() -> [Regex<AnyRegexOutput>] {
+  activePatterns.map { try! Regex($0) }
+}
+
+func activeHTML(in body: String, using regexes: [Regex<AnyRegexOutput>]) -> String? {
+  for r in regexes {
     if let m = body.firstMatch(of: r) { return String(body[m.range]) }
   }
   return nil
@@ -47,6 +54,14 @@ func activeHTML(in body: String) -> String? {
 
   @Test func listItemsWithParagraphsMakeALooseList() {
     #expect(md("<ul><li><p>a</p><p>a2</p></li><li>b</li></ul>") == "- a\n\n  a2\n\n- b")
+  }
+
+  @Test func adjacentListsStaySeparateLists() {
+    #expect(md("<ul><li>a</li></ul><ul><li>b</li></ul><ul><li>c</li></ul>") == "- a\n\n* b\n\n- c")
+    #expect(md("<ol><li>a</li></ol><ol><li>b</li><li>c</li></ol>") == "1. a\n\n1) b\n2) c")
+    #expect(md("<ul><li>a</li></ul><p>p</p><ul><li>b</li></ul>") == "- a\n\np\n\n- b")
+    #expect(
+      md("<ul><li>x<ul><li>a</li></ul><ul><li>b</li></ul></li></ul>") == "- x\n  - a\n  * b")
   }
 
   @Test func blockquotesArePrefixed() {
@@ -104,6 +119,18 @@ func activeHTML(in body: String) -> String? {
         .init(url: "https://example.com/i/a.jpg", width: 640, height: 480),
         .init(url: "https://example.com/p/b.png"),
       ])
+  }
+
+  @Test func noscriptGivesOnlyImagesNotAlreadyShown() {
+    let html = """
+      <p><img class="lazy" src="data:image/gif;base64,R0"><noscript><img src="/real.jpg" alt="Real">
+      text in noscript</noscript></p>
+      <p><img data-src="/a.jpg"><noscript><img src="/a.jpg"></noscript></p>
+      <noscript><img src="https://px.example/tr?id=1" width="1" height="1"></noscript>
+      """
+    let r = MarkdownConverter.convert(html: html, baseURL: "https://example.com/")
+    #expect(r.markdown == "![Real](https://example.com/real.jpg)\n\n![](https://example.com/a.jpg)")
+    #expect(r.images.map(\.url) == ["https://example.com/real.jpg", "https://example.com/a.jpg"])
   }
 
   @Test func trackingPixelsAndUnsafeImagesAreDropped() {
@@ -261,6 +288,14 @@ func activeHTML(in body: String) -> String? {
     let latin1: [UInt8] = Array("<p>caf".utf8) + [0xE9] + Array("</p>".utf8)
     let r = MarkdownConverter.convert(bytes: latin1, baseURL: nil, encoding: "ISO-8859-1")
     #expect(r.markdown == "café")
+  }
+
+  @Test func utf8PagesWithALateCharsetAreReadAsUTF8() {
+    let page =
+      "<html><head></head><body><!-- Código de banner --><meta charset=\"utf-8\">"
+      + "<p>Vitórias — “quoted” 🚀</p></body></html>"
+    let r = MarkdownConverter.convert(bytes: Array(page.utf8), baseURL: nil)
+    #expect(r.markdown == "Vitórias — “quoted” 🚀")
   }
 
   @Test func inlineWrappersAroundBlocksAreDropped() {

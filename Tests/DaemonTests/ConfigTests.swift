@@ -74,7 +74,8 @@ import Testing
 }
 
 @Test func unknownKeysAreWarnings() throws {
-  let c = try Config.parse("feeds:\n  - url: https://a.example/f\n    fulltext: true\n", environment: [:])
+  let c = try Config.parse(
+    "feeds:\n  - url: https://a.example/f\n    fulltext: true\n", environment: [:])
   #expect(c.warnings.count == 1)
   #expect(c.warnings[0].field == "feeds[0].fulltext")
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 import Yams
 
 /// The whole path through the real binary: loopback feeds in all four formats,
@@ -35,9 +35,9 @@ import Yams
       <title>Atom side</title><id>urn:x</id><updated>2024-03-01T00:00:00Z</updated>
       <entry><title>Third</title><id>urn:3</id><link href="posts/three#comments"/>
         <updated>2024-03-01T08:00:00+02:00</updated><summary>three</summary></entry>
-      <entry><title>First again, via Atom</title><id>urn:1</id>
-        <link rel="alternate" href="\(base)/posts/one?fbclid=xyz"/>
-        <published>2024-02-27T13:04:00Z</published><content type="html">&lt;p&gt;dup&lt;/p&gt;</content></entry>
+      <entry><title>Fourth again, via Atom</title><id>urn:4</id>
+        <link rel="alternate" href="\(base)/posts/four?fbclid=xyz"/>
+        <published>2024-04-01T09:30:00Z</published><content type="html">&lt;p&gt;dup&lt;/p&gt;</content></entry>
     </feed>
     """
   }
@@ -121,7 +121,9 @@ import Yams
     let o = out.fileHandleForReading.readDataToEndOfFile()
     let e = err.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    return (
+      p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self)
+    )
   }
 
   static func writeConfig(_ dir: TemporaryDirectory, base: String, port: Int) throws -> String {
@@ -164,6 +166,12 @@ import Yams
     #expect(delivered.count == 5, "\(delivered)")
     #expect(files(dir.path + "/spool/tmp").isEmpty)
     #expect(delivered.contains("2024-02-27-models-grow-up-quotes-and-colons.md"))
+    // The article offered by the RDF and the Atom feed: once, from whichever came first.
+    #expect(
+      delivered.filter {
+        $0 == "2024-04-01-fourth.md" || $0 == "2024-04-01-fourth-again-via-atom.md"
+      }
+      .count == 1)
 
     // The RSS item: front matter reads back exactly, tracking parameters gone.
     let text = try String(
@@ -173,7 +181,8 @@ import Yams
     let fm = try #require(try Yams.load(yaml: yaml) as? [String: Any])
     #expect(fm["title"] as? String == "Models grow up: \"quotes\" & colons")
     #expect(fm["webUrl"] as? String == server.baseURL + "/posts/one")
-    #expect(fm["originalUrl"] as? String == server.baseURL + "/posts/one?utm_source=rss&utm_medium=feed")
+    #expect(
+      fm["originalUrl"] as? String == server.baseURL + "/posts/one?utm_source=rss&utm_medium=feed")
     #expect((fm["topics"] as? [String])?.contains("AI") == true)
     #expect(!text.contains("<script"))
     #expect(text.contains("(\(server.baseURL)/about)"))  // relative link made absolute
@@ -228,7 +237,9 @@ import Yams
       try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
     }
     #expect(objects.map { $0["seq"] as? Int } == [1, 2, 3, 4, 5])
-    let paths = objects.compactMap { ($0["path"] as? String).map { URL(fileURLWithPath: $0).lastPathComponent } }
+    let paths = objects.compactMap {
+      ($0["path"] as? String).map { URL(fileURLWithPath: $0).lastPathComponent }
+    }
     #expect(Set(paths) == Set(delivered))
     #expect(objects.allSatisfy { ($0["webUrl"] as? String)?.hasPrefix(server.baseURL) == true })
   }

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The scheduler's politeness through the binary, over several forced rounds
 /// against loopback servers that log every request.
@@ -22,39 +22,47 @@ import TestSupport
     let limited = try LoopbackHTTPServer()  // another origin, which rate-limits
     defer { limited.stop() }
     let base = main.baseURL
-    main.route("/etag.xml", ServedResponse.conditional(body: Self.rss(base, "etag"), etag: "\"v1\"", lastModified: nil))
+    main.route(
+      "/etag.xml",
+      ServedResponse.conditional(body: Self.rss(base, "etag"), etag: "\"v1\"", lastModified: nil))
     main.route(
       "/lm.xml",
       ServedResponse.conditional(
         body: Self.rss(base, "lm"), etag: nil, lastModified: "Wed, 01 May 2024 08:00:00 GMT"))
     main.route("/moved", { _ in .redirect(301, to: "/moved-target.xml") })
-    main.route("/moved-target.xml", ServedResponse.conditional(body: Self.rss(base, "mv"), etag: "\"m\"", lastModified: nil))
+    main.route(
+      "/moved-target.xml",
+      ServedResponse.conditional(body: Self.rss(base, "mv"), etag: "\"m\"", lastModified: nil))
     main.route("/found", { _ in .redirect(302, to: "/temp-target.xml") })
-    main.route("/temp-target.xml", ServedResponse.conditional(body: Self.rss(base, "tmp"), etag: "\"t\"", lastModified: nil))
+    main.route(
+      "/temp-target.xml",
+      ServedResponse.conditional(body: Self.rss(base, "tmp"), etag: "\"t\"", lastModified: nil))
     main.route("/gone", { _ in .status(410) })
     main.route("/missing", { _ in .status(404) })
     limited.route("/busy.xml") { _ in ServedResponse(status: 429, headers: ["Retry-After": "120"]) }
-    limited.route("/other.xml") { _ in .ok(Self.rss(limited.baseURL, "other"), contentType: "application/rss+xml") }
+    limited.route("/other.xml") { _ in
+      .ok(Self.rss(limited.baseURL, "other"), contentType: "application/rss+xml")
+    }
 
     let dir = try TemporaryDirectory()
     defer { dir.remove() }
     let cfg = dir.path + "/feedspool.yaml"
     try """
-      spool: \(dir.path)/spool
-      state: \(dir.path)/state
-      logLevel: error
-      feeds:
-        - \(base)/etag.xml
-        - \(base)/lm.xml
-        - \(base)/moved
-        - \(base)/found
-        - \(base)/gone
-        - \(base)/missing
-        - \(limited.baseURL)/busy.xml
-        - \(limited.baseURL)/other.xml
-      network:
-        allow: ["127.0.0.1:\(main.port)", "127.0.0.1:\(limited.port)"]
-      """.write(toFile: cfg, atomically: true, encoding: .utf8)
+    spool: \(dir.path)/spool
+    state: \(dir.path)/state
+    logLevel: error
+    feeds:
+      - \(base)/etag.xml
+      - \(base)/lm.xml
+      - \(base)/moved
+      - \(base)/found
+      - \(base)/gone
+      - \(base)/missing
+      - \(limited.baseURL)/busy.xml
+      - \(limited.baseURL)/other.xml
+    network:
+      allow: ["127.0.0.1:\(main.port)", "127.0.0.1:\(limited.port)"]
+    """.write(toFile: cfg, atomically: true, encoding: .utf8)
 
     // The first round: the 429 is answered before /other.xml is asked, or not:
     // both feeds of the limited origin count one request at most from here on.
@@ -69,7 +77,10 @@ import TestSupport
     #expect(etag.first?.headers["If-None-Match"] == nil)
     #expect(etag.dropFirst().allSatisfy { $0.headers["If-None-Match"] == "\"v1\"" })
     let lm = main.requests(for: "/lm.xml")
-    #expect(lm.dropFirst().allSatisfy { $0.headers["If-Modified-Since"] == "Wed, 01 May 2024 08:00:00 GMT" })
+    #expect(
+      lm.dropFirst().allSatisfy {
+        $0.headers["If-Modified-Since"] == "Wed, 01 May 2024 08:00:00 GMT"
+      })
     // Gone: asked once, then retired.
     #expect(main.requests(for: "/gone").count == 1)
     // 404: not retired, but backed off, so the forced rounds do not hammer it...
@@ -98,7 +109,8 @@ import TestSupport
     #expect(main.requests.isEmpty)
     #expect(limited.requests.isEmpty)
     // Nothing was delivered twice: 2 items for each feed that answered 200.
-    let files = (try? FileManager.default.contentsOfDirectory(atPath: dir.path + "/spool/new")) ?? []
+    let files =
+      (try? FileManager.default.contentsOfDirectory(atPath: dir.path + "/spool/new")) ?? []
     #expect(files.count == 2 * 5 || files.count == 2 * 4)
   }
 }

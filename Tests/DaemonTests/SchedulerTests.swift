@@ -1,4 +1,5 @@
 import Foundation
+import HTTP
 import Testing
 
 @testable import Daemon
@@ -154,7 +155,9 @@ struct SchedulerTests {
     for _ in 0..<5 { s.recordRedirects([(302, "https://tmp.example/x")], into: &g) }
     #expect(g.movedTo == nil)
     var h = state()
-    for _ in 0..<5 { s.recordRedirects([(307, "https://a.example/1"), (301, "https://b.example/2")], into: &h) }
+    for _ in 0..<5 {
+      s.recordRedirects([(307, "https://a.example/1"), (301, "https://b.example/2")], into: &h)
+    }
     #expect(h.movedTo == nil)
   }
 
@@ -180,7 +183,9 @@ struct SchedulerTests {
     _ = d.record(origin: "a", feed: "fa", unreachable: true, now: t0 + 40)
     _ = d.record(origin: "a", feed: "fa", unreachable: true, now: t0 + 100)
     #expect(d.probeDelay > first)
-    for i in 0..<30 { _ = d.record(origin: "a", feed: "fa", unreachable: true, now: t0 + 200 + Double(i)) }
+    for i in 0..<30 {
+      _ = d.record(origin: "a", feed: "fa", unreachable: true, now: t0 + 200 + Double(i))
+    }
     #expect(d.probeDelay <= 1800)
     // One answer ends it.
     _ = d.record(origin: "b", feed: "fb", unreachable: false, now: t0 + 300)
@@ -217,8 +222,6 @@ struct SchedulerTests {
     #expect(polls >= 21 && polls <= 24)
   }
 }
-
-import HTTP
 
 enum HeaderHintsProbe {
   static func apply(_ pairs: [String: String], _ h: inout FeedHints, _ now: Date) {

@@ -1,7 +1,7 @@
 import Foundation
 import HTTP
-import Testing
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
   import Glibc
@@ -79,11 +79,14 @@ final class NotifyListener: @unchecked Sendable {
     // Its first round delivers the five articles.
     let deadline = Date().addingTimeInterval(10)
     while Date() < deadline,
-      ((try? FileManager.default.contentsOfDirectory(atPath: dir.path + "/spool/new")) ?? []).count < 5
+      ((try? FileManager.default.contentsOfDirectory(atPath: dir.path + "/spool/new")) ?? []).count
+        < 5
     {
       usleep(50_000)
     }
-    #expect(((try? FileManager.default.contentsOfDirectory(atPath: dir.path + "/spool/new")) ?? []).count == 5)
+    #expect(
+      ((try? FileManager.default.contentsOfDirectory(atPath: dir.path + "/spool/new")) ?? []).count
+        == 5)
     // The watchdog is pinged by the scheduler loop.
     let pings = listener.wait(timeout: 3) { $0 == "WATCHDOG=1" }
     #expect(pings.contains("WATCHDOG=1"))
@@ -103,7 +106,9 @@ final class NotifyListener: @unchecked Sendable {
     #expect(!daemon.isRunning)
     #expect(daemon.terminationStatus == 0)
     #expect(Date().timeIntervalSince(start) < 5)
-    #expect(((try? FileManager.default.contentsOfDirectory(atPath: dir.path + "/spool/tmp")) ?? []).isEmpty)
+    #expect(
+      ((try? FileManager.default.contentsOfDirectory(atPath: dir.path + "/spool/tmp")) ?? [])
+        .isEmpty)
   }
 
   @Test func aChangedConfigFileIsPickedUpAndABrokenOneRefused() throws {
@@ -165,12 +170,12 @@ final class NotifyListener: @unchecked Sendable {
     defer { dir.remove() }
     let cfg = dir.path + "/feedspool.yaml"
     try """
-      spool: \(dir.path)/spool
-      state: \(dir.path)/state
-      logLevel: warning
-      feeds:
-        - url: \(server.baseURL)/stall.xml
-      """.write(toFile: cfg, atomically: true, encoding: .utf8)
+    spool: \(dir.path)/spool
+    state: \(dir.path)/state
+    logLevel: warning
+    feeds:
+      - url: \(server.baseURL)/stall.xml
+    """.write(toFile: cfg, atomically: true, encoding: .utf8)
     let daemon = try startDaemon(config: cfg, env: [:])
     defer { if daemon.isRunning { kill(daemon.processIdentifier, SIGKILL) } }
     let end = Date().addingTimeInterval(10)
@@ -210,18 +215,22 @@ final class NotifyListener: @unchecked Sendable {
     let port = freePort()
     let cfg = try EndToEndTests.writeConfig(dir, base: server.baseURL, port: server.port)
     let text = try String(contentsOfFile: cfg, encoding: .utf8)
-    try (text + "\nmetrics:\n  listen: \"127.0.0.1:\(port)\"\n  textfile: \(dir.path)/feedspool.prom\n")
+    try
+      (text
+      + "\nmetrics:\n  listen: \"127.0.0.1:\(port)\"\n  textfile: \(dir.path)/feedspool.prom\n")
       .write(toFile: cfg, atomically: true, encoding: .utf8)
     let daemon = try startDaemon(config: cfg, env: [:])
     defer { if daemon.isRunning { kill(daemon.processIdentifier, SIGKILL) } }
     let end = Date().addingTimeInterval(10)
     while Date() < end,
-      ((try? FileManager.default.contentsOfDirectory(atPath: dir.path + "/spool/new")) ?? []).count < 5
+      ((try? FileManager.default.contentsOfDirectory(atPath: dir.path + "/spool/new")) ?? []).count
+        < 5
     {
       try await Task.sleep(for: .milliseconds(50))
     }
     let fetcher = Fetcher(userAgent: "test", policy: NetworkPolicy())
-    let result = await fetcher.fetch(FetchRequest(url: "http://127.0.0.1:\(port)/metrics", trusted: true))
+    let result = await fetcher.fetch(
+      FetchRequest(url: "http://127.0.0.1:\(port)/metrics", trusted: true))
     guard case .fetched(let r) = result else {
       Issue.record("no metrics: \(result)")
       return

@@ -57,14 +57,18 @@ func article(_ url: String, _ name: String = "2024-01-01-a.md", body: String = "
   let s = Scratch()
   do {
     let spool = try Spool(directory: s.spool, stateDirectory: s.state)
-    let a = try await spool.deliver([article("https://a.example/x"), article("https://a.example/x")])
+    let a = try await spool.deliver([
+      article("https://a.example/x"), article("https://a.example/x"),
+    ])
     #expect(a.count == 1)
     let b = try await spool.deliver([article("https://a.example/x")])
     #expect(b.isEmpty)
   }
   let reopened = try Spool(directory: s.spool, stateDirectory: s.state)
   #expect(reopened.contains(URLKey(canonicalURL: "https://a.example/x")))
-  let c = try await reopened.deliver([article("https://a.example/x"), article("https://a.example/y")])
+  let c = try await reopened.deliver([
+    article("https://a.example/x"), article("https://a.example/y"),
+  ])
   #expect(c.map(\.seq) == [2])
   #expect(s.files("new").count == 2)
 }
@@ -184,7 +188,7 @@ func article(_ url: String, _ name: String = "2024-01-01-a.md", body: String = "
   // tmp/ replaced by a plain file: every write fails (ENOTDIR), as a full or
   // read-only disk would make it fail, even for root.
   try FileManager.default.moveItem(atPath: s.spool + "/tmp", toPath: s.path + "/tmp-away")
-  FileManager.default.createFile(atPath: s.spool + "/tmp", contents: Data("x".utf8))
+  _ = FileManager.default.createFile(atPath: s.spool + "/tmp", contents: Data("x".utf8))
   await #expect(throws: SpoolError.self) {
     _ = try await spool.deliver([article("https://a.example/1", "a.md")])
   }

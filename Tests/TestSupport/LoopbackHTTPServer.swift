@@ -94,6 +94,9 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     requests.filter { $0.path == path }
   }
 
+  /// How many requests were received so far (cheaper than `requests.count`).
+  public var requestCount: Int { state.withLock { $0.log.count } }
+
   /// Connections open right now (each has a thread).
   public var openConnections: Int { state.withLock { $0.connections.count } }
 

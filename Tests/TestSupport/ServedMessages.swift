@@ -44,6 +44,17 @@ public struct ServedRequest: Sendable {
   /// reused a kept-alive connection.
   public var connection: Int
 
+  public init(
+    method: String, target: String, headers: ServedHeaders = [:], body: [UInt8] = [],
+    connection: Int = 0
+  ) {
+    self.method = method
+    self.target = target
+    self.headers = headers
+    self.body = body
+    self.connection = connection
+  }
+
   /// The target without its query.
   public var path: String {
     target.firstIndex(of: "?").map { String(target[..<$0]) } ?? target

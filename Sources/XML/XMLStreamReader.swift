@@ -1,0 +1,101 @@
+import CLibXML2
+
+/// Streams an XML document with libxml2's xmlTextReader: the caller walks the
+/// elements in document order and expands only the subtrees it wants (one feed item
+/// at a time), which the reader frees once it moves past them. Memory stays bounded
+/// by the largest expanded subtree, not the document.
+///
+/// Same safety options as `XMLDocument.parseXML` (NONET, no entity substitution, no
+/// DTD loading, the refusing entity loader). Without RECOVER: a reader stops at the
+/// first fatal error, and `hadError` tells the caller to fall back to the recovering
+/// DOM parser.
+public final class XMLStreamReader {
+  // Not Sendable: a reader is used by one thread from creation to end.
+  let reader: xmlTextReaderPtr
+  let buffer: UnsafeMutableBufferPointer<CChar>
+  let errors = ErrorSink()
+  var view: XMLDocument?
+
+  final class ErrorSink {
+    var count = 0
+    var first: String?
+  }
+
+  public init(_ bytes: [UInt8], url: String? = nil, encoding: String? = nil) throws(XMLError) {
+    LibXML.setUp()
+    // libxml2 reads the memory in place: give it a copy that lives as long as we do.
+    let buf = UnsafeMutableBufferPointer<CChar>.allocate(capacity: max(bytes.count, 1))
+    bytes.withUnsafeBufferPointer { src in
+      _ = buf.withMemoryRebound(to: UInt8.self) { dst in dst.initialize(from: src) }
+    }
+    buffer = buf
+    // A given encoding wins over the document's declaration (IGNORE_ENC), as it does
+    // for xmlCtxtReadMemory.
+    let options = Int32(
+      XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue
+        | XML_PARSE_NOCDATA.rawValue | (encoding != nil ? XML_PARSE_IGNORE_ENC.rawValue : 0))
+    guard
+      let r = xmlReaderForMemory(
+        buf.baseAddress, Int32(clamping: bytes.count), url, encoding, options)
+    else {
+      buf.deallocate()
+      throw XMLError.outOfMemory
+    }
+    reader = r
+    xmlTextReaderSetStructuredErrorHandler(
+      r,
+      { ctx, error in
+        guard let ctx, let error else { return }
+        let sink = Unmanaged<ErrorSink>.fromOpaque(ctx).takeUnretainedValue()
+        guard error.pointee.level.rawValue >= XML_ERR_ERROR.rawValue else { return }
+        sink.count += 1
+        if sink.first == nil, let m = error.pointee.message { sink.first = String(cString: m) }
+      }, Unmanaged.passUnretained(errors).toOpaque())
+  }
+
+  deinit {
+    xmlFreeTextReader(reader)
+    buffer.deallocate()
+  }
+
+  /// Errors (not warnings) seen so far: the document is not well-formed.
+  public var hadError: Bool { errors.count > 0 }
+  public var firstError: String? { errors.first }
+
+  /// Advances to the next node. False at the end or on a fatal error.
+  public func read() -> Bool { xmlTextReaderRead(reader) == 1 }
+
+  /// Skips the current node's subtree. False at the end or on a fatal error.
+  public func next() -> Bool { xmlTextReaderNext(reader) == 1 }
+
+  /// Depth of the current node (the root element is 0).
+  public var depth: Int { Int(xmlTextReaderDepth(reader)) }
+
+  /// True on an element's start tag.
+  public var isElement: Bool { xmlTextReaderNodeType(reader) == 1 }
+
+  public var localName: String {
+    guard let n = xmlTextReaderConstLocalName(reader) else { return "" }
+    return String(cString: n)
+  }
+
+  public var namespaceURI: String? {
+    guard let n = xmlTextReaderConstNamespaceUri(reader) else { return nil }
+    return String(cString: n)
+  }
+
+  public func attribute(_ name: String) -> String? {
+    guard let v = xmlTextReaderGetAttribute(reader, name) else { return nil }
+    defer { fs_xml_free(v) }
+    return String(cString: v)
+  }
+
+  /// The current element with its whole subtree, valid until the reader moves past it.
+  public func expand() -> XMLNode? {
+    guard let n = xmlTextReaderExpand(reader), let d = n.pointee.doc else { return nil }
+    if view == nil || view!.doc != d {
+      view = XMLDocument(doc: d, wellFormed: true, firstError: nil, owned: false)
+    }
+    return XMLNode(n, view!)
+  }
+}

@@ -1,7 +1,0 @@
-import Testing
-
-@testable import Feeds
-
-@Test func FeedsModuleLinks() {
-  #expect(Bool(true))
-}

@@ -1,0 +1,128 @@
+import Foundation
+import Testing
+
+@testable import XML
+
+func tempFile(_ name: String, _ contents: String) throws -> String {
+  let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+    "xmltests-\(UUID().uuidString)")
+  try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+  let path = dir.appendingPathComponent(name).path
+  try contents.write(toFile: path, atomically: true, encoding: .utf8)
+  return path
+}
+
+@Suite struct XMLSafetyTests {
+  @Test func billionLaughsIsBounded() throws {
+    var doc = "<?xml version=\"1.0\"?>\n<!DOCTYPE r [\n<!ENTITY l0 \"lol\">\n"
+    for i in 1...10 {
+      doc += "<!ENTITY l\(i) \"\(String(repeating: "&l\(i - 1);", count: 10))\">\n"
+    }
+    doc += "]>\n<r><a>&l10;</a><b>&l10;&l10;&l10;</b></r>"
+    let start = Date()
+    let d = try XMLDocument.parseXML(Array(doc.utf8))
+    let text = d.root?.text ?? ""
+    #expect(Date().timeIntervalSince(start) < 5)
+    // 10^10 "lol"s would be 30 GB; the expansion depth and budget stop far below.
+    #expect(text.utf8.count <= XMLNode.entityBudget)
+  }
+
+  @Test func quadraticBlowupIsBoundedPerDocument() throws {
+    let big = String(repeating: "x", count: 100_000)
+    var doc = "<?xml version=\"1.0\"?>\n<!DOCTYPE r [<!ENTITY big \"\(big)\">]>\n<r>"
+    for _ in 0..<2_000 { doc += "<i>" + String(repeating: "&big;", count: 20) + "</i>" }
+    doc += "</r>"
+    let d = try XMLDocument.parseXML(Array(doc.utf8))
+    var total = 0
+    d.root?.forEachElement { total += $0.text.utf8.count }
+    // 2,000 x 20 x 100 KB = 4 GB if expanded naively.
+    #expect(total <= 80 << 20)
+  }
+
+  @Test func externalEntitiesAreNotLoaded() throws {
+    let secret = try tempFile("secret.txt", "TOP-SECRET-CONTENT")
+    let doc = """
+      <?xml version="1.0"?>
+      <!DOCTYPE r [<!ENTITY xxe SYSTEM "file://\(secret)">]>
+      <r><t>before &xxe; after</t></r>
+      """
+    let d = try XMLDocument.parseXML(Array(doc.utf8))
+    let t = try #require(d.root?.firstElement("t"))
+    #expect(!t.text.contains("TOP-SECRET"))
+    #expect(!t.innerMarkup.contains("TOP-SECRET"))
+    #expect(t.text.contains("before"))
+  }
+
+  @Test func externalDTDIsNotFetched() throws {
+    let dtd = try tempFile("evil.dtd", "<!ENTITY greeting \"FROM-EXTERNAL-DTD\">")
+    let doc = """
+      <?xml version="1.0"?>
+      <!DOCTYPE r SYSTEM "file://\(dtd)">
+      <r>&greeting;</r>
+      """
+    let d = try XMLDocument.parseXML(Array(doc.utf8))
+    let text = d.root?.text ?? ""
+    #expect(text.contains("FROM-EXTERNAL-DTD") == false)
+    let r = try XMLStreamReader(Array(doc.utf8))
+    var seen = ""
+    while r.read() {
+      if r.isElement, let n = r.expand() { seen += n.text }
+    }
+    #expect(!seen.contains("FROM-EXTERNAL-DTD"))
+  }
+
+  @Test func internalEntitiesExpandInText() throws {
+    let doc = "<!DOCTYPE r [<!ENTITY who \"world\">]><r>hello &who;!</r>"
+    let d = try XMLDocument.parseXML(Array(doc.utf8))
+    #expect(d.root?.text == "hello world!")
+  }
+
+  @Test func recoveringParserReportsBozo() throws {
+    let d = try XMLDocument.parseXML(Array("<r><a>open</r".utf8))
+    #expect(!d.wellFormed)
+    #expect(d.root?.name == "r")
+    let ns = try XMLDocument.parseXML(Array("<r><x:y>1</x:y></r>".utf8))
+    #expect(!ns.namespaceWellFormed)
+  }
+}
+
+@Suite struct XMLStreamReaderTests {
+  @Test func expandsOneSubtreeAtATime() throws {
+    let doc = """
+      <feed xmlns="urn:f" xml:base="http://b.test/dir/">
+        <title>T</title>
+        <entry><title>one</title><link href="a"/></entry>
+        <entry xml:base="sub/"><title>two</title><link href="b"/></entry>
+      </feed>
+      """
+    let r = try XMLStreamReader(Array(doc.utf8), url: "http://doc.test/feed")
+    var titles: [String] = []
+    var bases: [String] = []
+    var more = r.read()
+    while more {
+      if r.isElement && r.depth == 1 && r.localName == "entry" {
+        #expect(r.namespaceURI == "urn:f")
+        let e = try #require(r.expand())
+        titles.append(e.firstElement("title")?.text ?? "")
+        bases.append(e.firstElement("link")?.baseURL ?? "")
+        more = r.next()
+      } else {
+        more = r.read()
+      }
+    }
+    #expect(!r.hadError)
+    #expect(titles == ["one", "two"])
+    #expect(bases == ["http://b.test/dir/", "http://b.test/dir/sub/"])
+  }
+
+  @Test func reportsErrors() throws {
+    let r = try XMLStreamReader(Array("<r><a>1</a><b></r>".utf8))
+    while r.read() {}
+    #expect(r.hadError)
+  }
+
+  @Test func resolvesURIs() {
+    #expect(
+      XMLDocument.resolveURI("../x?y#z", base: "http://h.test/a/b/c") == "http://h.test/a/x?y#z")
+  }
+}
