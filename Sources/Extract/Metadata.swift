@@ -79,6 +79,15 @@ struct Metadata {
     guard tree.root >= 0 else { return Metadata() }
     tree.walk(tree.root) { i in
       let n = tree.name[i]
+      if n != "meta", let itemprop = tree.attr(i, "itemprop")?.lowercased() {
+        if itemprop == "datepublished" && meta["itemprop:datepublished"] == nil {
+          if let v = tree.attr(i, "datetime") ?? tree.attr(i, "content") {
+            put("itemprop:datepublished", v)
+          }
+        } else if itemprop == "headline" && meta["itemprop:headline"] == nil {
+          put("itemprop:headline", foldWhitespace(tree.textContent(i)))
+        }
+      }
       switch n {
       case "meta":
         guard let content = tree.attr(i, "content") else { return false }
@@ -139,15 +148,6 @@ struct Metadata {
         }
         return true
       default:
-        if let itemprop = tree.attr(i, "itemprop")?.lowercased() {
-          if itemprop == "datepublished" && meta["itemprop:datepublished"] == nil {
-            if let v = tree.attr(i, "datetime") ?? tree.attr(i, "content") {
-              put("itemprop:datepublished", v)
-            }
-          } else if itemprop == "headline" && meta["itemprop:headline"] == nil {
-            put("itemprop:headline", foldWhitespace(tree.textContent(i)))
-          }
-        }
         return true
       }
     }
@@ -176,8 +176,10 @@ struct Metadata {
       }
     }
     if title == nil { title = first(titleKeys) }
-    let cleaned = TitleCleaner.clean(rawTitle, headings: headings, h1s: h1s)
+    let knownSite = ld?.publisherName ?? first(siteKeys)
+    let cleaned = TitleCleaner.clean(rawTitle, headings: headings, h1s: h1s, site: knownSite)
     if title == nil || title!.isEmpty { title = cleaned.title }
+    if title!.isEmpty && h1s.count == 1 { title = h1s[0] }
     out.title = title.map { decodeEntities(foldWhitespace($0)) }
 
     // Byline.
@@ -236,10 +238,25 @@ enum TitleCleaner {
     s.split(whereSeparator: { $0.isWhitespace }).count
   }
 
-  static func clean(_ raw: String, headings: [String], h1s: [String]) -> (
-    title: String, site: String?
-  ) {
+  static func clean(_ raw: String, headings: [String], h1s: [String], site known: String? = nil)
+    -> (title: String, site: String?)
+  {
     let original = raw
+    // A site name known from the metadata is cut from either end.
+    if let known = known.map(foldWhitespace), !known.isEmpty {
+      let lower = original.lowercased()
+      let k = known.lowercased()
+      for sep in separators {
+        if lower.hasSuffix(sep + k) {
+          let t = foldWhitespace(String(original.dropLast(sep.count + known.count)))
+          if !t.isEmpty { return (t, known) }
+        }
+        if lower.hasPrefix(k + sep) {
+          let t = foldWhitespace(String(original.dropFirst(sep.count + known.count)))
+          if !t.isEmpty { return (t, known) }
+        }
+      }
+    }
     var title = original
     var site: String? = nil
     var hadHierarchical = false
@@ -256,7 +273,13 @@ enum TitleCleaner {
     if let last = cuts.last, let firstCut = cuts.first {
       hadHierarchical = cuts.contains { hierarchical.contains($0.sep) }
       let head = String(original[..<last.range.lowerBound])
-      if wordCount(head) >= 3 {
+      let firstHead = String(original[..<firstCut.range.lowerBound])
+      let firstTail = String(original[firstCut.range.upperBound...])
+      if cuts.count == 1 && wordCount(firstHead) <= 3 && wordCount(firstTail) >= 5 {
+        // "Site | A much longer headline": the short lead is the site.
+        title = firstTail
+        site = firstHead
+      } else if wordCount(head) >= 3 {
         title = head
         site = String(original[last.range.upperBound...])
       } else {
