@@ -251,9 +251,14 @@ extension ContentFinder {
       tree.walk(r) { i in
         let match = tree.classAndID(i)
         if !match.isEmpty && textLen[i] < 500
-          && ContentFinder.containsAny(match, ["share", "sharedaddy", "social", "newsletter",
-            "subscribe", "related", "promo", "advert", "sponsor", "comment"])
-          && !ContentFinder.containsAny(match, ["content", "article", "body", "entry", "post-text"])
+          && ContentFinder.containsAny(
+            match,
+            [
+              "share", "sharedaddy", "social", "newsletter",
+              "subscribe", "related", "promo", "advert", "sponsor", "comment",
+            ])
+          && !ContentFinder.containsAny(
+            match, ["content", "article", "body", "entry", "post-text"])
         {
           drop.append(i)
           return false
@@ -267,7 +272,9 @@ extension ContentFinder {
     for r in roots {
       var drop: [Int] = []
       tree.walk(r) { i in
-        if tree.name[i] == "p" && textLen[i] > 0 && textLen[i] < 150 && linkDensity(i) > 0.9 && false {
+        if tree.name[i] == "p" && textLen[i] > 0 && textLen[i] < 150 && linkDensity(i) > 0.9
+          && false
+        {
           drop.append(i)
           return false
         }
@@ -301,8 +308,10 @@ extension ContentFinder {
       var drop: [Int] = []
       tree.walk(r) { i in
         let n = tree.name[i]
-        if ["p", "div", "section", "span", "li", "h1", "h2", "h3", "h4", "h5", "h6",
-          "header", "blockquote"].contains(n),
+        if [
+          "p", "div", "section", "span", "li", "h1", "h2", "h3", "h4", "h5", "h6",
+          "header", "blockquote",
+        ].contains(n),
           textLen[i] == 0 || foldWhitespace(tree.textContent(i)).isEmpty,
           tree.descendants(i, named: ["img", "picture", "table", "hr", "br"]).isEmpty
         {
@@ -336,7 +345,8 @@ extension ContentFinder {
   }
 
   mutating func cleanConditionally(_ root: Int, _ flags: Flags) {
-    let candidates = tree.descendants(root, named: ["form", "fieldset", "table", "ul", "ol", "div", "section", "dl"])
+    let candidates = tree.descendants(
+      root, named: ["form", "fieldset", "table", "ul", "ol", "div", "section", "dl"])
     // Inner first, so a container judged later sees its cleaned content.
     var scoresCache: [Int: Int] = [:]
     for i in candidates.reversed() {
@@ -356,7 +366,12 @@ extension ContentFinder {
       }
       if commas[i] >= 10 { continue }
       let isList = n == "ul" || n == "ol"
-      let inside = tree.descendants(i, named: ["p", "img", "li", "input", "embed", "object", "iframe", "pre", "blockquote", "h2", "h3", "figure"])
+      let inside = tree.descendants(
+        i,
+        named: [
+          "p", "img", "li", "input", "embed", "object", "iframe", "pre", "blockquote", "h2", "h3",
+          "figure",
+        ])
       var p = 0
       var img = 0
       var li = 0

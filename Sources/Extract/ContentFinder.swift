@@ -212,8 +212,10 @@ struct ContentFinder {
         }
       }
       if let role = tree.attr(i, "role")?.lowercased(),
-        ["navigation", "menu", "menubar", "complementary", "alert", "alertdialog", "dialog",
-         "banner", "contentinfo", "search"].contains(role),
+        [
+          "navigation", "menu", "menubar", "complementary", "alert", "alertdialog", "dialog",
+          "banner", "contentinfo", "search",
+        ].contains(role),
         n != "body", n != "main", n != "article"
       {
         toRemove.append(i)

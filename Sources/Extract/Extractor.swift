@@ -59,9 +59,9 @@ public enum Extractor {
   ///   - bytes: the page as fetched.
   ///   - url: the URL it was fetched from (after redirects): the base for relative links.
   ///   - contentType: the HTTP `Content-Type`, whose charset wins over the page's own.
-  public static func extract(_ bytes: [UInt8], url: String, contentType: String?) throws(
-    ExtractError
-  ) -> ExtractedPage {
+  public static func extract(_ bytes: [UInt8], url: String, contentType: String?)
+    throws(ExtractError) -> ExtractedPage
+  {
     let choice = Charset.detect(bytes, contentType: contentType)
     let input = choice.skip > 0 ? Array(bytes[choice.skip...]) : bytes
     let document: XMLDocument
@@ -252,7 +252,8 @@ func appendJSONString(_ s: String, to out: inout String) {
       case 0x0A: replacement = "\\n"
       case 0x0D: replacement = "\\r"
       case 0x09: replacement = "\\t"
-      case 0xE2 where i + 2 < src.count && src[i + 1] == 0x80 && (src[i + 2] == 0xA8 || src[i + 2] == 0xA9):
+      case 0xE2
+      where i + 2 < src.count && src[i + 1] == 0x80 && (src[i + 2] == 0xA8 || src[i + 2] == 0xA9):
         // U+2028 / U+2029 break JavaScript readers of JSON.
         replacement = src[i + 2] == 0xA8 ? "\\u2028" : "\\u2029"
         width = 3

@@ -140,8 +140,9 @@ struct Metadata {
       case "time":
         if let dt = tree.attr(i, "datetime"), !dt.trimmingSpaces().isEmpty {
           if timeFirst == nil { timeFirst = dt }
-          if timePub == nil && (tree.attr(i, "pubdate") != nil
-            || (tree.attr(i, "itemprop") ?? "").lowercased().contains("datepublished"))
+          if timePub == nil
+            && (tree.attr(i, "pubdate") != nil
+              || (tree.attr(i, "itemprop") ?? "").lowercased().contains("datepublished"))
           {
             timePub = dt
           }
@@ -195,7 +196,9 @@ struct Metadata {
     }
     out.byline = out.byline.map { decodeEntities(foldWhitespace($0)) }
 
-    out.excerpt = (ld?.description ?? first(excerptKeys)).map { decodeEntities($0.trimmingSpaces()) }
+    out.excerpt = (ld?.description ?? first(excerptKeys)).map {
+      decodeEntities($0.trimmingSpaces())
+    }
     out.siteName = (ld?.publisherName ?? first(siteKeys) ?? cleaned.site).map {
       decodeEntities(foldWhitespace($0))
     }

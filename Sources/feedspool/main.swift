@@ -5,7 +5,8 @@ import Foundation
 
 let args = Array(CommandLine.arguments.dropFirst())
 guard args.first == "extract" else {
-  FileHandle.standardError.write("usage: feedspool extract FILE [--url URL] | --list FILE\n".data(using: .utf8)!)
+  FileHandle.standardError.write(
+    "usage: feedspool extract FILE [--url URL] | --list FILE\n".data(using: .utf8)!)
   exit(2)
 }
 var file: String?

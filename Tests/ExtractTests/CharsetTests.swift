@@ -10,7 +10,8 @@ import Testing
     bytes.append(0xE9)  // é in windows-1252
     bytes += Array(" menu and more words here</title></head><body><article>".utf8)
     bytes += Array(prose("coffee").utf8)
-    bytes += Array("<p>Cr".utf8) + [0xE8, 0x6D, 0x65] + Array(" br".utf8) + [0xFB, 0x6C, 0xE9, 0x65]
+    bytes +=
+      Array("<p>Cr".utf8) + [0xE8, 0x6D, 0x65] + Array(" br".utf8) + [0xFB, 0x6C, 0xE9, 0x65]
     bytes += Array(", a dessert, with commas, and sugar, and fire, for everyone.</p>".utf8)
     bytes += Array("</article></body></html>".utf8)
     return bytes
@@ -36,7 +37,8 @@ import Testing
   }
 
   @Test func undeclaredValidUTF8IsUTF8() throws {
-    let p = try extract(page(head: "<title>Crème brûlée for all of us</title>", body: prose("crème")))
+    let p = try extract(
+      page(head: "<title>Crème brûlée for all of us</title>", body: prose("crème")))
     #expect(p.encoding == "UTF-8")
     #expect(p.title == "Crème brûlée for all of us")
   }
@@ -51,14 +53,18 @@ import Testing
   @Test func byteOrderMarkWins() throws {
     let bytes: [UInt8] =
       [0xEF, 0xBB, 0xBF]
-      + page(head: "<meta charset=\"windows-1252\"><title>Brûlée and friends, a story</title>", body: prose("marks"))
+      + page(
+        head: "<meta charset=\"windows-1252\"><title>Brûlée and friends, a story</title>",
+        body: prose("marks"))
     let p = try extract(bytes, contentType: "text/html; charset=iso-8859-1")
     #expect(p.encoding == "UTF-8")
     #expect(p.title == "Brûlée and friends, a story")
   }
 
   @Test func utf16WithBOM() throws {
-    let html = String(decoding: page(head: "<title>Ünïcode sixteen bits wide</title>", body: prose("wide")), as: UTF8.self)
+    let html = String(
+      decoding: page(head: "<title>Ünïcode sixteen bits wide</title>", body: prose("wide")),
+      as: UTF8.self)
     let bytes: [UInt8] = [0xFF, 0xFE] + Array(html.data(using: .utf16LittleEndian)!)
     let p = try extract(bytes)
     #expect(p.title == "Ünïcode sixteen bits wide")

@@ -120,8 +120,10 @@ import Testing
   }
 
   @Test func baseHrefResolvesLinks() throws {
-    let head = "<base href=\"https://cdn.example.org/assets/\"><link rel=\"canonical\" href=\"/story\">"
-    let body = "<article>\(prose("bases"))<p>See <a href=\"more.html\">more here</a>, please, thanks.</p></article>"
+    let head =
+      "<base href=\"https://cdn.example.org/assets/\"><link rel=\"canonical\" href=\"/story\">"
+    let body =
+      "<article>\(prose("bases"))<p>See <a href=\"more.html\">more here</a>, please, thanks.</p></article>"
     let p = try extract(page(head: head, body: body))
     #expect(p.canonicalURL == "https://cdn.example.org/story")
     #expect(p.contentHTML.contains("href=\"https://cdn.example.org/assets/more.html\""))
@@ -175,7 +177,8 @@ import Testing
     try Data(page(head: "<title>Listed</title>", body: prose("lists"))).write(
       to: URL(fileURLWithPath: pagePath))
     let listPath = dir.appendingPathComponent("list.txt").path
-    try "\(pagePath)\thttps://example.com/a\n".write(toFile: listPath, atomically: true, encoding: .utf8)
+    try "\(pagePath)\thttps://example.com/a\n".write(
+      toFile: listPath, atomically: true, encoding: .utf8)
     #expect(throws: ExtractError.unreadable(dir.appendingPathComponent("none").path)) {
       try Extractor.extractList(dir.appendingPathComponent("none").path)
     }

@@ -16,7 +16,8 @@ func page(head: String, body: String) -> [UInt8] {
   Array("<!DOCTYPE html><html><head>\(head)</head><body>\(body)</body></html>".utf8)
 }
 
-func extract(_ bytes: [UInt8], url: String = "https://example.com/news/story.html",
+func extract(
+  _ bytes: [UInt8], url: String = "https://example.com/news/story.html",
   contentType: String? = nil
 ) throws -> ExtractedPage {
   try Extractor.extract(bytes, url: url, contentType: contentType)
@@ -134,10 +135,22 @@ func extract(_ bytes: [UInt8], url: String = "https://example.com/news/story.htm
   }
 
   @Test(arguments: [
-    ("How the river rose again overnight | The Daily River", "How the river rose again overnight", "The Daily River"),
-    ("How the river rose again overnight - The Daily River", "How the river rose again overnight", "The Daily River"),
-    ("How the river rose again overnight — The Daily River", "How the river rose again overnight", "The Daily River"),
-    ("The Daily River | How the river rose again overnight", "How the river rose again overnight", "The Daily River"),
+    (
+      "How the river rose again overnight | The Daily River", "How the river rose again overnight",
+      "The Daily River"
+    ),
+    (
+      "How the river rose again overnight - The Daily River", "How the river rose again overnight",
+      "The Daily River"
+    ),
+    (
+      "How the river rose again overnight — The Daily River", "How the river rose again overnight",
+      "The Daily River"
+    ),
+    (
+      "The Daily River | How the river rose again overnight", "How the river rose again overnight",
+      "The Daily River"
+    ),
   ])
   func titleLosesItsSiteName(raw: String, title: String, site: String) throws {
     let p = try extract(page(head: "<title>\(raw)</title>", body: prose("rivers")))
