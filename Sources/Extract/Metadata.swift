@@ -168,9 +168,15 @@ struct Metadata {
     // Title.
     var title: String? = nil
     if let ld, ld.isArticle {
-      if let name = ld.name, let headline = ld.headline, name != headline {
-        let nameScore = textSimilarity(rawTitle, name)
-        let headlineScore = textSimilarity(rawTitle, headline)
+      if let name = ld.name, let headline = ld.headline,
+        name.lowercased() == ld.publisherName?.lowercased()
+      {
+        // A "name" that is the publisher's is not the article's title.
+        title = headline
+      } else if let name = ld.name, let headline = ld.headline, name != headline {
+        // How much of the <title> each one covers.
+        let nameScore = textSimilarity(name, rawTitle)
+        let headlineScore = textSimilarity(headline, rawTitle)
         title = (headlineScore > 0.75 && nameScore <= 0.75) ? headline : name
       } else {
         title = ld.name ?? ld.headline
@@ -194,7 +200,7 @@ struct Metadata {
         }
       }
     }
-    out.byline = out.byline.map { decodeEntities(foldWhitespace($0)) }
+    out.byline = out.byline.map { stripByPrefix(decodeEntities(foldWhitespace($0))) }
 
     out.excerpt = (ld?.description ?? first(excerptKeys)).map {
       decodeEntities($0.trimmingSpaces())
@@ -227,13 +233,13 @@ struct Metadata {
 }
 
 /// Cleans a document `<title>` of its site-name part. A part is cut at the last
-/// separator (" | ", " - ", " – ", " — ", " / ", " > ", " » ", " · ", " :: ") when what is
+/// separator (" | ", " - ", " – ", " — ", " / ", " > ", " » ", " :: ") when what is
 /// left keeps at least 3 words; a leading "Site | " is cut when the tail is the
 /// longer part. Very short results fall back to the whole title unless the cut piece
 /// was exactly one word of a hierarchical "A > B" path.
 enum TitleCleaner {
   static let separators: [String] = [
-    " | ", " - ", " – ", " — ", " \\ ", " / ", " > ", " » ", " · ", " :: ",
+    " | ", " - ", " – ", " — ", " \\ ", " / ", " > ", " » ", " :: ",
   ]
   static let hierarchical: Set<String> = [" \\ ", " / ", " > ", " » "]
 
@@ -392,4 +398,13 @@ func resolveURL(_ raw: String, base: String?) -> String? {
     return u.absoluteString
   }
   return nil
+}
+
+/// "By Ana Lima" -> "Ana Lima" (metadata bylines only; a byline taken from the page keeps
+/// its wording).
+func stripByPrefix(_ s: String) -> String {
+  for prefix in ["By ", "by ", "BY "] where s.hasPrefix(prefix) && s.count > prefix.count + 1 {
+    return String(s.dropFirst(prefix.count))
+  }
+  return s
 }
