@@ -1,6 +1,8 @@
 import Foundation
 
 extension ContentFinder {
+  /// Points a candidate must earn from its own text before its class/id bonus counts.
+  static let bonusThreshold: Double = 3
   static let scoredTags: Set<String> = ["p", "pre", "td", "h2", "h3", "h4", "h5", "h6"]
   static let paragraphLikeContainers: Set<String> = [
     "div", "section", "article", "main", "span", "font", "center", "blockquote", "dd",
@@ -10,6 +12,8 @@ extension ContentFinder {
   func score(_ flags: Flags) -> [Double] {
     var scores = Array(repeating: 0.0, count: tree.count)
     var initialized = Array(repeating: false, count: tree.count)
+    var bonus = Array(repeating: 0.0, count: tree.count)
+    var tagScore = Array(repeating: 0.0, count: tree.count)
     guard let body = tree.first("body") ?? (tree.root >= 0 ? tree.root : nil) else {
       return scores
     }
@@ -25,7 +29,9 @@ extension ContentFinder {
       case "h1", "h2", "h3", "h4", "h5", "h6", "th": s = -5
       default: s = 0
       }
-      scores[i] = s + Double(classWeight(i, flags))
+      scores[i] = s
+      tagScore[i] = s
+      bonus[i] = Double(classWeight(i, flags))
     }
 
     func credit(from start: Int, length: Int, commaCount: Int, ownLevel: Bool) {
@@ -71,6 +77,10 @@ extension ContentFinder {
       return true
     }
     for i in 0..<tree.count where initialized[i] {
+      // A class that says "content" helps a block that earned points itself, not a
+      // far-away wrapper that only got crumbs from its great-grandchildren.
+      let earned = scores[i] - tagScore[i]
+      if bonus[i] < 0 || earned >= ContentFinder.bonusThreshold { scores[i] += bonus[i] }
       scores[i] *= (1 - linkDensity(i))
     }
     // Mark non-candidates with NaN-free zero; candidates keep their (possibly 0) score.
