@@ -61,6 +61,19 @@ func extract(
     #expect(p.publishedTime == "2023-05-01")
   }
 
+  @Test func jsonLDNameThatIsThePublisherIsNotTheTitle() throws {
+    let head = """
+      <script type="application/ld+json">
+      {"@context":"http://schema.org","@type":"NewsArticle","name":"Daily Planet",
+       "headline":"Hero saves the city again","publisher":{"@type":"Organization","name":"Daily Planet"}}
+      </script>
+      <title>Hero saves the city again, and again - Daily Planet</title>
+      """
+    let p = try extract(page(head: head, body: "<article>\(prose("heroes"))</article>"))
+    #expect(p.title == "Hero saves the city again")
+    #expect(p.siteName == "Daily Planet")
+  }
+
   @Test func openGraphAndArticleTags() throws {
     let head = """
       <meta property="og:title" content="Open Graph headline">
