@@ -278,12 +278,12 @@ extension ContentFinder {
       for i in drop { tree.remove(i) }
     }
     computeStats()
-    // Paragraphs that are nothing but a short link: "read also" teasers.
+    // Paragraphs made of several links and little else: "don't miss" teaser lists.
     for r in roots {
       var drop: [Int] = []
       tree.walk(r) { i in
-        if tree.name[i] == "p" && textLen[i] > 0 && textLen[i] < 150 && linkDensity(i) > 0.9
-          && false
+        if tree.name[i] == "p" && textLen[i] > 0 && linkDensity(i) > 0.7
+          && tree.descendants(i, named: ["a"]).count >= 2
         {
           drop.append(i)
           return false
