@@ -300,10 +300,12 @@ struct ContentFinder {
       let n = tree.name[i]
       if n == "body" || n == "html" || n == "article" || n == "main" { return true }
       let match = tree.classAndIDWithoutSlugs(i)
-      guard !match.isEmpty,
-        match.split(whereSeparator: { $0 == " " || $0 == "-" || $0 == "_" }).contains(where: {
-          words.contains($0)
-        })
+      let itemprop = (tree.attr(i, "itemprop") ?? "").lowercased()
+      let byItemprop = ["datepublished", "datemodified", "datecreated"].contains(itemprop)
+      guard byItemprop
+        || (!match.isEmpty
+          && match.split(whereSeparator: { $0 == " " || $0 == "-" || $0 == "_" }).contains(
+            where: { words.contains($0) }))
       else { return true }
       let text = foldWhitespace(tree.textContent(i))
       if text.count < 120 {
