@@ -278,6 +278,22 @@ extension ContentFinder {
       for i in drop { tree.remove(i) }
     }
     computeStats()
+    // Tag lists: the block holding rel=tag links, when links are most of its text.
+    for r in roots {
+      var drop = Set<Int>()
+      tree.walk(r) { i in
+        if tree.name[i] == "a",
+          (tree.attr(i, "rel") ?? "").lowercased().split(separator: " ").contains("tag")
+        {
+          let p = tree.parent[i]
+          if p >= 0 && p != r && linkDensity(p) > 0.5 { drop.insert(p) }
+          return false
+        }
+        return true
+      }
+      for i in drop { tree.remove(i) }
+    }
+    computeStats()
     // Paragraphs made of several links and little else: "don't miss" teaser lists.
     for r in roots {
       var drop: [Int] = []
