@@ -302,10 +302,11 @@ struct ContentFinder {
       let match = tree.classAndIDWithoutSlugs(i)
       let itemprop = (tree.attr(i, "itemprop") ?? "").lowercased()
       let byItemprop = ["datepublished", "datemodified", "datecreated"].contains(itemprop)
-      guard byItemprop
-        || (!match.isEmpty
-          && match.split(whereSeparator: { $0 == " " || $0 == "-" || $0 == "_" }).contains(
-            where: { words.contains($0) }))
+      guard
+        byItemprop
+          || (!match.isEmpty
+            && match.split(whereSeparator: { $0 == " " || $0 == "-" || $0 == "_" }).contains(
+              where: { words.contains($0) }))
       else { return true }
       let text = foldWhitespace(tree.textContent(i))
       if text.count < 120 {

@@ -35,6 +35,27 @@ import Testing
     }
   }
 
+  @Test func teaserLinksTagListsAndDateLinesAreDropped() throws {
+    let body = """
+      <article>
+      <span itemprop="datePublished">Monday, 22 January 2018, 00:13</span>
+      <div class="post-date">Updated 5:27 am, November 20</div>
+      \(prose("teasers"))
+      <p><strong>DON'T MISS</strong></p>
+      <p><a href="/1">Teaser headline number one for you</a> [INSIGHT]<br>
+         <a href="/2">Teaser headline number two for you</a> [VIDEO]</p>
+      <p>Tags: <a rel="tag" href="/t/a">alpha topic</a>, <a rel="tag" href="/t/b">beta topic</a></p>
+      <p>The last paragraph, with commas, <a href="/ref">one link</a>, and more plain words.</p>
+      </article>
+      """
+    let p = try extract(page(head: "", body: body))
+    #expect(p.text.contains("The last paragraph"))
+    #expect(p.text.contains("one link"))
+    for junk in ["Teaser headline", "alpha topic", "22 January", "Updated 5:27"] {
+      #expect(!p.text.contains(junk), "\(junk) leaked into the body")
+    }
+  }
+
   @Test func hiddenElementsAreDropped() throws {
     let body = """
       <article>\(prose("visible things"))
