@@ -367,12 +367,13 @@ extension ContentFinder {
       }
     }
     if rows >= 10 { return true }
-    return rows > 0 && cells / rows > 4
+    // One row or one column is layout; a real grid of more than 10 cells is data.
+    return rows > 1 && cells / rows > 1 && (cells / rows > 4 || cells > 10)
   }
 
   mutating func cleanConditionally(_ root: Int, _ flags: Flags) {
     let candidates = tree.descendants(
-      root, named: ["form", "fieldset", "table", "ul", "ol", "div", "section", "dl"])
+      root, named: ["form", "fieldset", "table", "ul", "ol", "div", "section"])
     // Inner first, so a container judged later sees its cleaned content.
     var scoresCache: [Int: Int] = [:]
     for i in candidates.reversed() {
