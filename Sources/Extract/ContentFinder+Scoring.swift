@@ -375,11 +375,24 @@ extension ContentFinder {
     let candidates = tree.descendants(
       root, named: ["form", "fieldset", "table", "ul", "ol", "div", "section"])
     // Inner first, so a container judged later sees its cleaned content.
+    let dataTables = Set(tree.descendants(root, named: ["table"]).filter { isDataTable($0) })
+    func insideDataTable(_ i: Int) -> Bool {
+      var p = tree.parent[i]
+      var steps = 0
+      while p >= 0 && p != root && steps < 256 {
+        if dataTables.contains(p) { return true }
+        p = tree.parent[p]
+        steps += 1
+      }
+      return false
+    }
     var scoresCache: [Int: Int] = [:]
     for i in candidates.reversed() {
       if tree.isDetached(i) { continue }
       let n = tree.name[i]
-      if n == "table" && isDataTable(i) { continue }
+      if n == "table" && dataTables.contains(i) { continue }
+      // What sits in a data table's cells is data.
+      if !dataTables.isEmpty && insideDataTable(i) { continue }
       if tree.hasAncestor(i, named: "code") || tree.hasAncestor(i, named: "pre") { continue }
       if n == "div" || n == "section" {
         // Code blocks and figures are kept whatever their shape.

@@ -109,6 +109,22 @@ import Testing
     #expect(p.images.contains("https://example.com/chart.png"))
   }
 
+  @Test func dataTableCellsKeepTheirShortContent() throws {
+    let rows = (1...4).map {
+      "<tr><td><div>App \($0)</div></td><td><div>\($0 * 10) MB</div></td>"
+        + "<td><div>\($0) MB</div></td></tr>"
+    }.joined()
+    let body = """
+      <article>\(prose("sizes", paragraphs: 3))
+      <table><tr><td><div>Application</div></td><td><div>Original</div></td><td><div>Small</div></td></tr>
+      \(rows)</table></article>
+      """
+    let p = try extract(page(head: "", body: body))
+    for cell in ["Application", "Original", "App 4", "40 MB"] {
+      #expect(p.text.contains(cell), "\(cell) missing")
+    }
+  }
+
   @Test func scriptsStylesAndFramesNeverReachTheOutput() throws {
     let body = """
       <article>
