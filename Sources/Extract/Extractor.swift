@@ -120,14 +120,24 @@ public enum Extractor {
       meta.byline = foldWhitespace(b)
     }
     if meta.excerpt == nil {
-      for r in roots {
-        if let p = (finder.tree.name[r] == "p" ? [r] : finder.tree.descendants(r, named: ["p"]))
-          .first(where: { !finder.tree.textContent($0).trimmingSpaces().isEmpty })
-        {
-          meta.excerpt = finder.tree.textContent(p).trimmingSpaces()
-          break
+      // The first paragraph: a <p>, or a block holding only inline content.
+      finder.computeStats()
+      var first: Int? = nil
+      for r in roots where first == nil {
+        for i in [r] + finder.tree.descendants(r) {
+          let n = finder.tree.name[i]
+          let paragraphLike =
+            n == "p"
+            || (ContentFinder.paragraphLikeContainers.contains(n) && !finder.hasBlockChild[i])
+          if paragraphLike && finder.textLen[i] > 0
+            && !finder.tree.textContent(i).trimmingSpaces().isEmpty
+          {
+            first = i
+            break
+          }
         }
       }
+      if let first { meta.excerpt = finder.tree.textContent(first).trimmingSpaces() }
     }
     var images = meta.metaImages
     var seen = Set(images)
