@@ -336,7 +336,7 @@ extension ContentFinder {
         let n = tree.name[i]
         if [
           "p", "div", "section", "span", "li", "h1", "h2", "h3", "h4", "h5", "h6",
-          "header", "blockquote",
+          "header", "blockquote", "figcaption",
         ].contains(n),
           textLen[i] == 0 || foldWhitespace(tree.textContent(i)).isEmpty,
           tree.descendants(i, named: ["img", "picture", "table", "hr", "br"]).isEmpty

@@ -12,12 +12,15 @@ guard args.first == "extract" else {
 var file: String?
 var url = ""
 var list: String?
+var htmlOnly = false
 var i = 1
 while i < args.count {
   switch args[i] {
   case "--url" where i + 1 < args.count:
     url = args[i + 1]
     i += 1
+  case "--html":
+    htmlOnly = true
   case "--list" where i + 1 < args.count:
     list = args[i + 1]
     i += 1
@@ -31,7 +34,7 @@ do {
     try Extractor.extractList(list)
   } else if let file, let data = FileManager.default.contents(atPath: file) {
     let page = try Extractor.extract([UInt8](data), url: url, contentType: nil)
-    print(Extractor.commandJSON(page, markdown: nil))
+    print(htmlOnly ? page.contentHTML : Extractor.commandJSON(page, markdown: nil))
   } else {
     FileHandle.standardError.write("cannot read \(file ?? "(no file)")\n".data(using: .utf8)!)
     exit(1)
