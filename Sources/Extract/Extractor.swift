@@ -52,6 +52,13 @@ public enum ExtractError: Error, Sendable, Equatable {
   case unreadable(String)
 }
 
+/// HTML page -> metadata + main content.
+///
+/// Measured on the development article corpus (221 pages, 40.2 MB), release build, one
+/// process (`feedspool extract --list FILE`), time inside `extract` only, on the shared
+/// 2-core machine: 36 pages/s, 6.6 MB/s at load 6-8 (63-73 pages/s, 11.5-13.4 MB/s at
+/// lower load); trafilatura 2.3.1 `bare_extraction(with_metadata=True)` over the same
+/// pages in the same conditions: 5.5 pages/s, 1.0 MB/s (11.2 pages/s at lower load).
 public enum Extractor {
   /// Extracts metadata and main content from an HTML page.
   ///
