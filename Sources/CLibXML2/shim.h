@@ -22,4 +22,22 @@
 // xmlFree is a global function pointer; Swift cannot call it directly as a function.
 static inline void fs_xml_free(void *p) { xmlFree(p); }
 
+// libxml2 prints some errors (encoding conversion, I/O) to stderr whatever the
+// NOERROR/NOWARNING options say. Its error handlers are per thread and the generic
+// one is a C variadic, which Swift cannot define: these no-op handlers are installed
+// on the calling thread before each parse. Errors are still recorded in the parser
+// context, where the XML module reads them.
+static void fs_xml_ignore_generic(void *ctx, const char *msg, ...) {
+  (void)ctx;
+  (void)msg;
+}
+static void fs_xml_ignore_structured(void *ctx, xmlErrorPtr error) {
+  (void)ctx;
+  (void)error;
+}
+static inline void fs_xml_silence_thread(void) {
+  xmlSetGenericErrorFunc(NULL, fs_xml_ignore_generic);
+  xmlSetStructuredErrorFunc(NULL, fs_xml_ignore_structured);
+}
+
 #endif

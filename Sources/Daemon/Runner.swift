@@ -31,10 +31,6 @@ public final class Runner: Sendable {
     let pages = config.articles.filter {
       pipeline.articleIsDue($0, now: force ? .distantFuture : now)
     }
-    enum Job: Sendable {
-      case feed(Config.FeedConfig)
-      case page(Config.ArticleConfig)
-    }
     let jobs = feeds.map(Job.feed) + pages.map(Job.page)
     var summary = RoundSummary()
     await withTaskGroup(of: Pipeline.Outcome.self) { group in
@@ -122,6 +118,22 @@ public final class Runner: Sendable {
 
     await withTaskGroup(of: Void.self) { group in
       var running = Set<String>()
+      var agenda = DueQueue()
+      var ready: [String] = []  // due, waiting for a free slot, in due order
+      var readySet = Set<String>()
+      func plan(_ id: String) {
+        guard !running.contains(id), !readySet.contains(id) else { return }
+        if let due = nextDue(id) { agenda.schedule(id, at: due) } else { agenda.remove(id) }
+      }
+      func planAll() {
+        agenda = DueQueue()
+        for f in config.feeds { plan("feed:" + f.url) }
+        for p in config.articles { plan("article:" + p.url) }
+        ready.removeAll { jobs[$0] == nil }
+        readySet = Set(ready)
+      }
+      var jobs = jobTable()
+      planAll()
       loop: for await event in events {
         switch event {
         case .stop(let sig):
@@ -132,40 +144,34 @@ public final class Runner: Sendable {
         case .reload(let why):
           notify.reloading()
           reload(configFile, why: why)
+          jobs = jobTable()
+          planAll()
           notify.ready(status: statusLine(running.count, polls, delivered))
         case .done(let id):
           running.remove(id)
           polls += 1
+          if jobs[id] != nil { plan(id) }
         case .watchdog:
           notify.watchdog()
           continue loop
         case .tick:
           break
         }
-        let config = self.config
-        // Start what is due.
+        // Start what is due; while the network is down, one job at a time probes it.
         let now = Date()
-        // While the network is down, one feed at a time probes it.
+        for id in agenda.popDue(now) where readySet.insert(id).inserted { ready.append(id) }
         let limit = pipeline.networkDown ? 1 : config.jobs
-        for f in config.feeds
-        where running.count < limit && !running.contains(f.url)
-          && pipeline.scheduler.isDue(pipeline.state(of: f.url), now: now, force: false)
-        {
-          running.insert(f.url)
+        while running.count < limit, !ready.isEmpty {
+          let id = ready.removeFirst()
+          readySet.remove(id)
+          guard let job = jobs[id] else { continue }
+          running.insert(id)
           group.addTask {
-            let o = await self.pipeline.poll(f)
-            sink.yield(.done(f.url))
-            _ = o
-          }
-        }
-        for p in config.articles
-        where running.count < config.jobs && !running.contains("article:" + p.url)
-          && pipeline.articleIsDue(p, now: now)
-        {
-          running.insert("article:" + p.url)
-          group.addTask {
-            _ = await self.pipeline.fetchArticle(p)
-            sink.yield(.done("article:" + p.url))
+            switch job {
+            case .feed(let f): _ = await self.pipeline.poll(f)
+            case .page(let p): _ = await self.pipeline.fetchArticle(p)
+            }
+            sink.yield(.done(id))
           }
         }
         delivered = pipeline.deliveredCount
@@ -175,18 +181,9 @@ public final class Runner: Sendable {
         } else {
           notify.status(statusLine(running.count, polls, delivered))
         }
-        // Sleep until the earliest due time of an idle feed (at most an hour).
-        var wake = now.addingTimeInterval(3600)
-        for f in config.feeds where !running.contains(f.url) {
-          let s = pipeline.state(of: f.url)
-          if s.retired != true, let d = s.nextDue, d < wake { wake = d }
-        }
-        for p in config.articles where !running.contains("article:" + p.url) {
-          let s = pipeline.state(of: "article:" + p.url)
-          if s.done != true, let d = s.nextDue, d < wake { wake = d }
-        }
-        let delay = max(0.05, wake.timeIntervalSince(Date()))
-        timer.schedule(deadline: .now() + delay)
+        // Sleep until the earliest due time (at most an hour).
+        let wake = min(agenda.earliest() ?? .distantFuture, now.addingTimeInterval(3600))
+        timer.schedule(deadline: .now() + max(0.05, wake.timeIntervalSince(Date())))
       }
       await group.waitForAll()
     }
@@ -195,6 +192,31 @@ public final class Runner: Sendable {
     for s in sources { s.cancel() }
     pipeline.flush()
     logger.info("stopped")
+  }
+
+  enum Job: Sendable {
+    case feed(Config.FeedConfig)
+    case page(Config.ArticleConfig)
+  }
+
+  /// Every configured job by id (`feed:URL`, `article:URL`).
+  func jobTable() -> [String: Job] {
+    var t: [String: Job] = [:]
+    for f in config.feeds { t["feed:" + f.url] = .feed(f) }
+    for p in config.articles { t["article:" + p.url] = .page(p) }
+    return t
+  }
+
+  /// When a job is next due; nil when it never is (retired feed, finished page).
+  func nextDue(_ id: String) -> Date? {
+    if id.hasPrefix("feed:") {
+      let s = pipeline.state(of: String(id.dropFirst(5)))
+      if s.retired == true { return nil }
+      return s.nextDue ?? .distantPast
+    }
+    let s = pipeline.state(of: id)
+    if s.done == true { return nil }
+    return s.nextDue ?? .distantPast
   }
 
   func statusLine(_ running: Int, _ polls: Int, _ delivered: Int) -> String {

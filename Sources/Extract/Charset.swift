@@ -64,7 +64,11 @@ enum Charset {
           var end = j
           while end < lower.count {
             let c = lower[end]
-            if let q = quote { if c == q { break } } else if c == 0x3B || c == 0x20 || c == 0x09 || c == 0x22 || c == 0x27 { break }
+            if let q = quote {
+              if c == q { break }
+            } else if c == 0x3B || c == 0x20 || c == 0x09 || c == 0x22 || c == 0x27 {
+              break
+            }
             end += 1
           }
           if end > j { return String(decoding: lower[j..<end], as: UTF8.self) }

@@ -1,6 +1,8 @@
 import Foundation
 
 extension ContentFinder {
+  /// Points a candidate must earn from its own text before its class/id bonus counts.
+  static let bonusThreshold: Double = 3
   static let scoredTags: Set<String> = ["p", "pre", "td", "h2", "h3", "h4", "h5", "h6"]
   static let paragraphLikeContainers: Set<String> = [
     "div", "section", "article", "main", "span", "font", "center", "blockquote", "dd",
@@ -10,6 +12,8 @@ extension ContentFinder {
   func score(_ flags: Flags) -> [Double] {
     var scores = Array(repeating: 0.0, count: tree.count)
     var initialized = Array(repeating: false, count: tree.count)
+    var bonus = Array(repeating: 0.0, count: tree.count)
+    var tagScore = Array(repeating: 0.0, count: tree.count)
     guard let body = tree.first("body") ?? (tree.root >= 0 ? tree.root : nil) else {
       return scores
     }
@@ -25,7 +29,9 @@ extension ContentFinder {
       case "h1", "h2", "h3", "h4", "h5", "h6", "th": s = -5
       default: s = 0
       }
-      scores[i] = s + Double(classWeight(i, flags))
+      scores[i] = s
+      tagScore[i] = s
+      bonus[i] = Double(classWeight(i, flags))
     }
 
     func credit(from start: Int, length: Int, commaCount: Int, ownLevel: Bool) {
@@ -71,6 +77,10 @@ extension ContentFinder {
       return true
     }
     for i in 0..<tree.count where initialized[i] {
+      // A class that says "content" helps a block that earned points itself, not a
+      // far-away wrapper that only got crumbs from its great-grandchildren.
+      let earned = scores[i] - tagScore[i]
+      if bonus[i] < 0 || earned >= ContentFinder.bonusThreshold { scores[i] += bonus[i] }
       scores[i] *= (1 - linkDensity(i))
     }
     // Mark non-candidates with NaN-free zero; candidates keep their (possibly 0) score.
@@ -251,9 +261,14 @@ extension ContentFinder {
       tree.walk(r) { i in
         let match = tree.classAndID(i)
         if !match.isEmpty && textLen[i] < 500
-          && ContentFinder.containsAny(match, ["share", "sharedaddy", "social", "newsletter",
-            "subscribe", "related", "promo", "advert", "sponsor", "comment"])
-          && !ContentFinder.containsAny(match, ["content", "article", "body", "entry", "post-text"])
+          && ContentFinder.containsAny(
+            match,
+            [
+              "share", "sharedaddy", "social", "newsletter",
+              "subscribe", "related", "promo", "advert", "sponsor", "comment",
+            ])
+          && !ContentFinder.containsAny(
+            match, ["content", "article", "body", "entry", "post-text"])
         {
           drop.append(i)
           return false
@@ -263,11 +278,29 @@ extension ContentFinder {
       for i in drop { tree.remove(i) }
     }
     computeStats()
-    // Paragraphs that are nothing but a short link: "read also" teasers.
+    // Tag lists: the block holding rel=tag links, when links are most of its text.
+    for r in roots {
+      var drop = Set<Int>()
+      tree.walk(r) { i in
+        if tree.name[i] == "a",
+          (tree.attr(i, "rel") ?? "").lowercased().split(separator: " ").contains("tag")
+        {
+          let p = tree.parent[i]
+          if p >= 0 && p != r && linkDensity(p) > 0.5 { drop.insert(p) }
+          return false
+        }
+        return true
+      }
+      for i in drop { tree.remove(i) }
+    }
+    computeStats()
+    // Paragraphs made of several links and little else: "don't miss" teaser lists.
     for r in roots {
       var drop: [Int] = []
       tree.walk(r) { i in
-        if tree.name[i] == "p" && textLen[i] > 0 && textLen[i] < 150 && linkDensity(i) > 0.9 && false {
+        if tree.name[i] == "p" && textLen[i] > 0 && linkDensity(i) > 0.7
+          && tree.descendants(i, named: ["a"]).count >= 2
+        {
           drop.append(i)
           return false
         }
@@ -301,8 +334,10 @@ extension ContentFinder {
       var drop: [Int] = []
       tree.walk(r) { i in
         let n = tree.name[i]
-        if ["p", "div", "section", "span", "li", "h1", "h2", "h3", "h4", "h5", "h6",
-          "header", "blockquote"].contains(n),
+        if [
+          "p", "div", "section", "span", "li", "h1", "h2", "h3", "h4", "h5", "h6",
+          "header", "blockquote", "figcaption",
+        ].contains(n),
           textLen[i] == 0 || foldWhitespace(tree.textContent(i)).isEmpty,
           tree.descendants(i, named: ["img", "picture", "table", "hr", "br"]).isEmpty
         {
@@ -332,17 +367,32 @@ extension ContentFinder {
       }
     }
     if rows >= 10 { return true }
-    return rows > 0 && cells / rows > 4
+    // One row or one column is layout; a real grid of more than 10 cells is data.
+    return rows > 1 && cells / rows > 1 && (cells / rows > 4 || cells > 10)
   }
 
   mutating func cleanConditionally(_ root: Int, _ flags: Flags) {
-    let candidates = tree.descendants(root, named: ["form", "fieldset", "table", "ul", "ol", "div", "section", "dl"])
+    let candidates = tree.descendants(
+      root, named: ["form", "fieldset", "table", "ul", "ol", "div", "section"])
     // Inner first, so a container judged later sees its cleaned content.
+    let dataTables = Set(tree.descendants(root, named: ["table"]).filter { isDataTable($0) })
+    func insideDataTable(_ i: Int) -> Bool {
+      var p = tree.parent[i]
+      var steps = 0
+      while p >= 0 && p != root && steps < 256 {
+        if dataTables.contains(p) { return true }
+        p = tree.parent[p]
+        steps += 1
+      }
+      return false
+    }
     var scoresCache: [Int: Int] = [:]
     for i in candidates.reversed() {
       if tree.isDetached(i) { continue }
       let n = tree.name[i]
-      if n == "table" && isDataTable(i) { continue }
+      if n == "table" && dataTables.contains(i) { continue }
+      // What sits in a data table's cells is data.
+      if !dataTables.isEmpty && insideDataTable(i) { continue }
       if tree.hasAncestor(i, named: "code") || tree.hasAncestor(i, named: "pre") { continue }
       if n == "div" || n == "section" {
         // Code blocks and figures are kept whatever their shape.
@@ -356,7 +406,12 @@ extension ContentFinder {
       }
       if commas[i] >= 10 { continue }
       let isList = n == "ul" || n == "ol"
-      let inside = tree.descendants(i, named: ["p", "img", "li", "input", "embed", "object", "iframe", "pre", "blockquote", "h2", "h3", "figure"])
+      let inside = tree.descendants(
+        i,
+        named: [
+          "p", "img", "li", "input", "embed", "object", "iframe", "pre", "blockquote", "h2", "h3",
+          "figure",
+        ])
       var p = 0
       var img = 0
       var li = 0

@@ -16,16 +16,22 @@
 ///    earns 1 + its commas + one point per 100 characters (at most 3). The score goes to
 ///    its ancestors: all of it to the parent, half to the grandparent, a third of the
 ///    level to the levels above (5 levels). Candidates start from their tag (div +5,
-///    blockquote/pre/td +3, lists and forms -3, headings -5) and their class/id (+-25),
-///    and their total is scaled by (1 - link density).
+///    blockquote/pre/td +3, lists and forms -3, headings -5) and their class/id (+-25;
+///    the plus only once the block earned 3 points from text of its own), and their
+///    total is scaled by (1 - link density).
 /// 5. **Pick**: the best candidate; when several near-equal candidates share an ancestor,
 ///    that ancestor; a parent whose score keeps up is climbed to.
 /// 6. **Merge siblings**: siblings of the pick join when they score at least a fifth of
 ///    it, or are paragraphs with little link text.
 /// 7. **Clean**: inside the content, lists, tables, divs and forms that look like link
 ///    farms, image strips, share bars or widgets are dropped (keeping data tables,
-///    figures and code), so are asides, footers, empty blocks and the heading that
-///    repeats the title.
+///    figures and code), so are asides, footers, empty blocks, caption-sized blocks
+///    repeated word for word, and the heading that repeats the title.
+///
+/// Before step 3, and in every attempt, page parts named by a class/id token as
+/// comments, share bars, related/recommended lists, newsletters, cookie banners, author
+/// bios, sidebars or footers are dropped (`isStronglyUnlikely`), and so are short
+/// byline/date lines.
 ///
 /// When the result is short (under 500 characters) the search runs again with fewer
 /// filters (first without step 3, then without class weights, then without step 7) and
@@ -212,8 +218,10 @@ struct ContentFinder {
         }
       }
       if let role = tree.attr(i, "role")?.lowercased(),
-        ["navigation", "menu", "menubar", "complementary", "alert", "alertdialog", "dialog",
-         "banner", "contentinfo", "search"].contains(role),
+        [
+          "navigation", "menu", "menubar", "complementary", "alert", "alertdialog", "dialog",
+          "banner", "contentinfo", "search",
+        ].contains(role),
         n != "body", n != "main", n != "article"
       {
         toRemove.append(i)
@@ -292,10 +300,13 @@ struct ContentFinder {
       let n = tree.name[i]
       if n == "body" || n == "html" || n == "article" || n == "main" { return true }
       let match = tree.classAndIDWithoutSlugs(i)
-      guard !match.isEmpty,
-        match.split(whereSeparator: { $0 == " " || $0 == "-" || $0 == "_" }).contains(where: {
-          words.contains($0)
-        })
+      let itemprop = (tree.attr(i, "itemprop") ?? "").lowercased()
+      let byItemprop = ["datepublished", "datemodified", "datecreated"].contains(itemprop)
+      guard
+        byItemprop
+          || (!match.isEmpty
+            && match.split(whereSeparator: { $0 == " " || $0 == "-" || $0 == "_" }).contains(
+              where: { words.contains($0) }))
       else { return true }
       let text = foldWhitespace(tree.textContent(i))
       if text.count < 120 {

@@ -42,7 +42,9 @@ enum DateParser {
     var minute = 0
     var second = 0
     var offset = 0
-    if i < b.count && (b[i] == UInt8(ascii: "T") || b[i] == UInt8(ascii: " ") || b[i] == UInt8(ascii: "t")) {
+    if i < b.count
+      && (b[i] == UInt8(ascii: "T") || b[i] == UInt8(ascii: " ") || b[i] == UInt8(ascii: "t"))
+    {
       i += 1
       guard let h = digits(2), skip(UInt8(ascii: ":")), let m = digits(2) else { return nil }
       hour = h

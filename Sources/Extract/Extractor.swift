@@ -52,6 +52,13 @@ public enum ExtractError: Error, Sendable, Equatable {
   case unreadable(String)
 }
 
+/// HTML page -> metadata + main content.
+///
+/// Measured on the development article corpus (221 pages, 40.2 MB), release build, one
+/// process (`feedspool extract --list FILE`), time inside `extract` only, on the shared
+/// 2-core machine: 36 pages/s, 6.6 MB/s at load 6-8 (63-73 pages/s, 11.5-13.4 MB/s at
+/// lower load); trafilatura 2.3.1 `bare_extraction(with_metadata=True)` over the same
+/// pages in the same conditions: 5.5 pages/s, 1.0 MB/s (11.2 pages/s at lower load).
 public enum Extractor {
   /// Extracts metadata and main content from an HTML page.
   ///
@@ -59,9 +66,9 @@ public enum Extractor {
   ///   - bytes: the page as fetched.
   ///   - url: the URL it was fetched from (after redirects): the base for relative links.
   ///   - contentType: the HTTP `Content-Type`, whose charset wins over the page's own.
-  public static func extract(_ bytes: [UInt8], url: String, contentType: String?) throws(
-    ExtractError
-  ) -> ExtractedPage {
+  public static func extract(_ bytes: [UInt8], url: String, contentType: String?)
+    throws(ExtractError) -> ExtractedPage
+  {
     let choice = Charset.detect(bytes, contentType: contentType)
     let input = choice.skip > 0 ? Array(bytes[choice.skip...]) : bytes
     let document: XMLDocument
@@ -120,14 +127,24 @@ public enum Extractor {
       meta.byline = foldWhitespace(b)
     }
     if meta.excerpt == nil {
-      for r in roots {
-        if let p = (finder.tree.name[r] == "p" ? [r] : finder.tree.descendants(r, named: ["p"]))
-          .first(where: { !finder.tree.textContent($0).trimmingSpaces().isEmpty })
-        {
-          meta.excerpt = finder.tree.textContent(p).trimmingSpaces()
-          break
+      // The first paragraph: a <p>, or a block holding only inline content.
+      finder.computeStats()
+      var first: Int? = nil
+      for r in roots where first == nil {
+        for i in [r] + finder.tree.descendants(r) {
+          let n = finder.tree.name[i]
+          let paragraphLike =
+            n == "p"
+            || (ContentFinder.paragraphLikeContainers.contains(n) && !finder.hasBlockChild[i])
+          if paragraphLike && finder.textLen[i] > 0
+            && !finder.tree.textContent(i).trimmingSpaces().isEmpty
+          {
+            first = i
+            break
+          }
         }
       }
+      if let first { meta.excerpt = finder.tree.textContent(first).trimmingSpaces() }
     }
     var images = meta.metaImages
     var seen = Set(images)
@@ -252,7 +269,8 @@ func appendJSONString(_ s: String, to out: inout String) {
       case 0x0A: replacement = "\\n"
       case 0x0D: replacement = "\\r"
       case 0x09: replacement = "\\t"
-      case 0xE2 where i + 2 < src.count && src[i + 1] == 0x80 && (src[i + 2] == 0xA8 || src[i + 2] == 0xA9):
+      case 0xE2
+      where i + 2 < src.count && src[i + 1] == 0x80 && (src[i + 2] == 0xA8 || src[i + 2] == 0xA9):
         // U+2028 / U+2029 break JavaScript readers of JSON.
         replacement = src[i + 2] == 0xA8 ? "\\u2028" : "\\u2029"
         width = 3

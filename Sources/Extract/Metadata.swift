@@ -79,6 +79,15 @@ struct Metadata {
     guard tree.root >= 0 else { return Metadata() }
     tree.walk(tree.root) { i in
       let n = tree.name[i]
+      if n != "meta", let itemprop = tree.attr(i, "itemprop")?.lowercased() {
+        if itemprop == "datepublished" && meta["itemprop:datepublished"] == nil {
+          if let v = tree.attr(i, "datetime") ?? tree.attr(i, "content") {
+            put("itemprop:datepublished", v)
+          }
+        } else if itemprop == "headline" && meta["itemprop:headline"] == nil {
+          put("itemprop:headline", foldWhitespace(tree.textContent(i)))
+        }
+      }
       switch n {
       case "meta":
         guard let content = tree.attr(i, "content") else { return false }
@@ -131,23 +140,15 @@ struct Metadata {
       case "time":
         if let dt = tree.attr(i, "datetime"), !dt.trimmingSpaces().isEmpty {
           if timeFirst == nil { timeFirst = dt }
-          if timePub == nil && (tree.attr(i, "pubdate") != nil
-            || (tree.attr(i, "itemprop") ?? "").lowercased().contains("datepublished"))
+          if timePub == nil
+            && (tree.attr(i, "pubdate") != nil
+              || (tree.attr(i, "itemprop") ?? "").lowercased().contains("datepublished"))
           {
             timePub = dt
           }
         }
         return true
       default:
-        if let itemprop = tree.attr(i, "itemprop")?.lowercased() {
-          if itemprop == "datepublished" && meta["itemprop:datepublished"] == nil {
-            if let v = tree.attr(i, "datetime") ?? tree.attr(i, "content") {
-              put("itemprop:datepublished", v)
-            }
-          } else if itemprop == "headline" && meta["itemprop:headline"] == nil {
-            put("itemprop:headline", foldWhitespace(tree.textContent(i)))
-          }
-        }
         return true
       }
     }
@@ -167,17 +168,25 @@ struct Metadata {
     // Title.
     var title: String? = nil
     if let ld, ld.isArticle {
-      if let name = ld.name, let headline = ld.headline, name != headline {
-        let nameScore = textSimilarity(rawTitle, name)
-        let headlineScore = textSimilarity(rawTitle, headline)
+      if let name = ld.name, let headline = ld.headline,
+        name.lowercased() == ld.publisherName?.lowercased()
+      {
+        // A "name" that is the publisher's is not the article's title.
+        title = headline
+      } else if let name = ld.name, let headline = ld.headline, name != headline {
+        // How much of the <title> each one covers.
+        let nameScore = textSimilarity(name, rawTitle)
+        let headlineScore = textSimilarity(headline, rawTitle)
         title = (headlineScore > 0.75 && nameScore <= 0.75) ? headline : name
       } else {
         title = ld.name ?? ld.headline
       }
     }
     if title == nil { title = first(titleKeys) }
-    let cleaned = TitleCleaner.clean(rawTitle, headings: headings, h1s: h1s)
+    let knownSite = ld?.publisherName ?? first(siteKeys)
+    let cleaned = TitleCleaner.clean(rawTitle, headings: headings, h1s: h1s, site: knownSite)
     if title == nil || title!.isEmpty { title = cleaned.title }
+    if title!.isEmpty && h1s.count == 1 { title = h1s[0] }
     out.title = title.map { decodeEntities(foldWhitespace($0)) }
 
     // Byline.
@@ -191,9 +200,11 @@ struct Metadata {
         }
       }
     }
-    out.byline = out.byline.map { decodeEntities(foldWhitespace($0)) }
+    out.byline = out.byline.map { stripByPrefix(decodeEntities(foldWhitespace($0))) }
 
-    out.excerpt = (ld?.description ?? first(excerptKeys)).map { decodeEntities($0.trimmingSpaces()) }
+    out.excerpt = (ld?.description ?? first(excerptKeys)).map {
+      decodeEntities($0.trimmingSpaces())
+    }
     out.siteName = (ld?.publisherName ?? first(siteKeys) ?? cleaned.site).map {
       decodeEntities(foldWhitespace($0))
     }
@@ -222,13 +233,13 @@ struct Metadata {
 }
 
 /// Cleans a document `<title>` of its site-name part. A part is cut at the last
-/// separator (" | ", " - ", " – ", " — ", " / ", " > ", " » ", " · ", " :: ") when what is
+/// separator (" | ", " - ", " – ", " — ", " / ", " > ", " » ", " :: ") when what is
 /// left keeps at least 3 words; a leading "Site | " is cut when the tail is the
 /// longer part. Very short results fall back to the whole title unless the cut piece
 /// was exactly one word of a hierarchical "A > B" path.
 enum TitleCleaner {
   static let separators: [String] = [
-    " | ", " - ", " – ", " — ", " \\ ", " / ", " > ", " » ", " · ", " :: ",
+    " | ", " - ", " – ", " — ", " \\ ", " / ", " > ", " » ", " :: ",
   ]
   static let hierarchical: Set<String> = [" \\ ", " / ", " > ", " » "]
 
@@ -236,10 +247,25 @@ enum TitleCleaner {
     s.split(whereSeparator: { $0.isWhitespace }).count
   }
 
-  static func clean(_ raw: String, headings: [String], h1s: [String]) -> (
-    title: String, site: String?
-  ) {
+  static func clean(_ raw: String, headings: [String], h1s: [String], site known: String? = nil)
+    -> (title: String, site: String?)
+  {
     let original = raw
+    // A site name known from the metadata is cut from either end.
+    if let known = known.map(foldWhitespace), !known.isEmpty {
+      let lower = original.lowercased()
+      let k = known.lowercased()
+      for sep in separators {
+        if lower.hasSuffix(sep + k) {
+          let t = foldWhitespace(String(original.dropLast(sep.count + known.count)))
+          if !t.isEmpty { return (t, known) }
+        }
+        if lower.hasPrefix(k + sep) {
+          let t = foldWhitespace(String(original.dropFirst(sep.count + known.count)))
+          if !t.isEmpty { return (t, known) }
+        }
+      }
+    }
     var title = original
     var site: String? = nil
     var hadHierarchical = false
@@ -256,7 +282,13 @@ enum TitleCleaner {
     if let last = cuts.last, let firstCut = cuts.first {
       hadHierarchical = cuts.contains { hierarchical.contains($0.sep) }
       let head = String(original[..<last.range.lowerBound])
-      if wordCount(head) >= 3 {
+      let firstHead = String(original[..<firstCut.range.lowerBound])
+      let firstTail = String(original[firstCut.range.upperBound...])
+      if cuts.count == 1 && wordCount(firstHead) <= 3 && wordCount(firstTail) >= 5 {
+        // "Site | A much longer headline": the short lead is the site.
+        title = firstTail
+        site = firstHead
+      } else if wordCount(head) >= 3 {
         title = head
         site = String(original[last.range.upperBound...])
       } else {
@@ -366,4 +398,13 @@ func resolveURL(_ raw: String, base: String?) -> String? {
     return u.absoluteString
   }
   return nil
+}
+
+/// "By Ana Lima" -> "Ana Lima" (metadata bylines only; a byline taken from the page keeps
+/// its wording).
+func stripByPrefix(_ s: String) -> String {
+  for prefix in ["By ", "by ", "BY "] where s.hasPrefix(prefix) && s.count > prefix.count + 1 {
+    return String(s.dropFirst(prefix.count))
+  }
+  return s
 }

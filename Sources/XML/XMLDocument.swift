@@ -139,7 +139,12 @@ enum LibXML {
     xmlSetExternalEntityLoader { _, _, _ in nil }
   }()
 
-  static func setUp() { _ = once }
+  /// Once per process: init and the entity loader; every call: silence libxml2's
+  /// stderr output on this thread (its handlers are thread-local).
+  static func setUp() {
+    _ = once
+    fs_xml_silence_thread()
+  }
 
   static func lastError(_ ctxt: xmlParserCtxtPtr) -> String? {
     guard let msg = ctxt.pointee.lastError.message else { return nil }

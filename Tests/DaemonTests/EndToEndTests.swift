@@ -270,4 +270,38 @@ import Yams
     #expect(r.out.contains("bad.yaml:3:"))
     #expect(r.out.contains("feeds[1].url"))
   }
+
+  @Test func tailFollowPrintsDeliveriesAsTheyCome() throws {
+    let server = try Self.server()
+    defer { server.stop() }
+    let dir = try TemporaryDirectory()
+    defer { dir.remove() }
+    let cfg = try Self.writeConfig(dir, base: server.baseURL, port: server.port)
+    try FileManager.default.createDirectory(
+      atPath: dir.path + "/spool", withIntermediateDirectories: true)
+    let tail = Process()
+    tail.executableURL = URL(fileURLWithPath: Self.binary)
+    tail.arguments = ["tail", "--follow", "--json", "--spool", dir.path + "/spool"]
+    let out = Pipe()
+    tail.standardOutput = out
+    try tail.run()
+    defer { if tail.isRunning { tail.terminate() } }
+    usleep(300_000)
+    try Self.run(["run", "--once", "--config", cfg])
+    // Read what tail printed, bounded in time.
+    let fd = out.fileHandleForReading.fileDescriptor
+    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+    var text = ""
+    let end = Date().addingTimeInterval(10)
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while Date() < end && text.split(separator: "\n").count < 5 {
+      let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+      if n > 0 { text += String(decoding: buf[0..<n], as: UTF8.self) } else { usleep(50_000) }
+    }
+    let lines = text.split(separator: "\n")
+    #expect(lines.count == 5)
+    #expect(lines.allSatisfy { $0.contains("\"webUrl\"") && $0.contains("\"path\"") })
+    tail.terminate()
+    tail.waitUntilExit()
+  }
 }

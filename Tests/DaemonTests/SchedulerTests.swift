@@ -228,3 +228,21 @@ enum HeaderHintsProbe {
     HeaderHints.apply(HTTPHeaders(pairs: pairs.map { ($0.key, $0.value) }), to: &h, now: now)
   }
 }
+
+struct DueQueueTests {
+  @Test func popsDueJobsInOrderAndHonoursReschedulesAndRemovals() {
+    let t0 = Date(timeIntervalSince1970: 1_000_000)
+    var q = DueQueue()
+    for i in (0..<100).shuffled() { q.schedule("j\(i)", at: t0 + Double(i)) }
+    q.schedule("j5", at: t0 + 500)  // moved later
+    q.remove("j7")
+    #expect(q.earliest() == t0)
+    let due = q.popDue(t0 + 9)
+    #expect(due == ["j0", "j1", "j2", "j3", "j4", "j6", "j8", "j9"])
+    #expect(q.earliest() == t0 + 10)
+    let rest = q.popDue(t0 + 1000)
+    #expect(rest.count == 100 - 8 - 1)
+    #expect(rest.last == "j5")
+    #expect(q.isEmpty)
+  }
+}

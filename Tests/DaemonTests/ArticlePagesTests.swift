@@ -1,0 +1,153 @@
+import Foundation
+import TestSupport
+import Testing
+import Yams
+
+/// Configured article pages and full-text feeds, through the binary.
+@Suite(.serialized) struct ArticlePagesTests {
+  static func page(_ title: String, _ body: String, site: String = "Loopback Times") -> String {
+    """
+    <!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+    <title>\(title) | \(site)</title>
+    <meta property="og:site_name" content="\(site)">
+    <meta property="article:published_time" content="2024-03-05T10:00:00Z">
+    <meta name="author" content="Grace Hopper">
+    </head><body>
+    <nav><a href="/">Home</a> <a href="/world">World</a> <a href="/tech">Tech</a></nav>
+    <article><h1>\(title)</h1>
+    <p>\(body) The first paragraph carries enough words to be the main text of this page,
+    as a real article would, with a <a href="/related">link</a> inside it.</p>
+    <p>A second paragraph follows with more sentences about the same subject, so that the
+    extractor sees a body of text and not a teaser. It goes on for a while longer.</p>
+    <script>document.write("tracking")</script>
+    </article>
+    <footer>Copyright Loopback Times. All rights reserved.</footer>
+    </body></html>
+    """
+  }
+
+  func frontMatter(_ path: String) throws -> [String: Any] {
+    let text = try String(contentsOfFile: path, encoding: .utf8)
+    let yaml = try #require(text.dropFirst(4).components(separatedBy: "\n---\n").first)
+    return try #require(try Yams.load(yaml: yaml) as? [String: Any])
+  }
+
+  @Test func aConfiguredArticlePageIsExtractedOnceAndSpooled() throws {
+    let server = try LoopbackHTTPServer()
+    defer { server.stop() }
+    server.route("/news/story?utm_campaign=x") { _ in .redirect(301, to: "/news/story") }
+    server.route("/news/story") { _ in
+      .text(
+        Self.page("Quantum chips get cheaper", "Researchers showed a new way."),
+        contentType: "text/html; charset=utf-8")
+    }
+    let dir = try TemporaryDirectory()
+    defer { dir.remove() }
+    let cfg = dir.path + "/feedspool.yaml"
+    try """
+    spool: \(dir.path)/spool
+    state: \(dir.path)/state
+    logLevel: error
+    articles:
+      - url: \(server.baseURL)/news/story?utm_campaign=x
+        topics: [Hardware]
+    """.write(toFile: cfg, atomically: true, encoding: .utf8)
+    let r = try EndToEndTests.run(["run", "--once", "--config", cfg])
+    #expect(r.out.contains("stored=1"), "\(r.err)")
+    let files =
+      (try? FileManager.default.contentsOfDirectory(atPath: dir.path + "/spool/new")) ?? []
+    #expect(files == ["2024-03-05-quantum-chips-get-cheaper.md"])
+    guard let name = files.first else { return }
+    let fm = try frontMatter(dir.path + "/spool/new/" + name)
+    #expect(fm["title"] as? String == "Quantum chips get cheaper")
+    #expect(fm["webUrl"] as? String == server.baseURL + "/news/story")
+    #expect((fm["provider"] as? [String: Any])?["name"] as? String == "Loopback Times")
+    #expect(fm["author"] as? String == "Grace Hopper")
+    #expect((fm["topics"] as? [String]) == ["Hardware"])
+    let text = try String(contentsOfFile: dir.path + "/spool/new/" + name, encoding: .utf8)
+    #expect(text.contains("Researchers showed a new way."))
+    #expect(text.contains("(\(server.baseURL)/related)"))
+    #expect(!text.contains("tracking"))
+    #expect(!text.contains("All rights reserved"))
+    // Done once: neither a plain nor a forced round fetches it again.
+    server.clearLog()
+    _ = try EndToEndTests.run(["run", "--once", "--force", "--config", cfg])
+    #expect(server.requests.isEmpty)
+  }
+
+  @Test func fullTextFeedsTakeTheBodyFromTheItemsPage() throws {
+    let server = try LoopbackHTTPServer()
+    defer { server.stop() }
+    let base = server.baseURL
+    server.route("/feed.xml") { _ in
+      .text(
+        """
+        <?xml version="1.0"?><rss version="2.0"><channel><title>Teasers</title><link>\(base)/</link>
+        <description>d</description>
+        <item><title>Only a teaser</title><link>\(base)/full/1</link>
+          <description>Read more...</description><pubDate>Mon, 04 Mar 2024 08:00:00 GMT</pubDate></item>
+        <item><title>Broken page</title><link>\(base)/full/missing</link>
+          <description>The item's own text stays.</description></item>
+        </channel></rss>
+        """, contentType: "application/rss+xml")
+    }
+    server.route("/full/1") { _ in
+      .text(Self.page("Only a teaser", "The full story is here."), contentType: "text/html")
+    }
+    let dir = try TemporaryDirectory()
+    defer { dir.remove() }
+    let cfg = dir.path + "/feedspool.yaml"
+    try """
+    spool: \(dir.path)/spool
+    state: \(dir.path)/state
+    logLevel: error
+    feeds:
+      - url: \(base)/feed.xml
+        fullText: true
+    network:
+      allow: ["127.0.0.1:\(server.port)"]
+    """.write(toFile: cfg, atomically: true, encoding: .utf8)
+    let r = try EndToEndTests.run(["run", "--once", "--config", cfg])
+    #expect(r.out.contains("stored=2"), "\(r.err)")
+    let one = try String(
+      contentsOfFile: dir.path + "/spool/new/2024-03-04-only-a-teaser.md", encoding: .utf8)
+    #expect(one.contains("The full story is here."))
+    let files =
+      (try? FileManager.default.contentsOfDirectory(atPath: dir.path + "/spool/new")) ?? []
+    let broken = try #require(files.first { $0.hasSuffix("broken-page.md") })
+    let text = try String(contentsOfFile: dir.path + "/spool/new/" + broken, encoding: .utf8)
+    #expect(text.contains("The item's own text stays."))
+  }
+
+  @Test func itemPagesOnPrivateAddressesAreNotFetchedUnlessAllowed() throws {
+    let server = try LoopbackHTTPServer()
+    defer { server.stop() }
+    let base = server.baseURL
+    server.route("/feed.xml") { _ in
+      .text(
+        """
+        <?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
+        <item><title>Inside</title><link>\(base)/secret</link><description>teaser</description></item>
+        </channel></rss>
+        """, contentType: "application/rss+xml")
+    }
+    server.route("/secret") { _ in
+      .text(Self.page("Secret", "Internal only."), contentType: "text/html")
+    }
+    let dir = try TemporaryDirectory()
+    defer { dir.remove() }
+    let cfg = dir.path + "/feedspool.yaml"
+    // The feed URL is the operator's (trusted); the item link came from the network.
+    try """
+    spool: \(dir.path)/spool
+    state: \(dir.path)/state
+    logLevel: error
+    feeds:
+      - url: \(base)/feed.xml
+        fullText: true
+    """.write(toFile: cfg, atomically: true, encoding: .utf8)
+    let r = try EndToEndTests.run(["run", "--once", "--config", cfg])
+    #expect(r.out.contains("stored=1"))
+    #expect(server.requests(for: "/secret").isEmpty)
+  }
+}

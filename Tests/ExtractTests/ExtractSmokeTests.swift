@@ -1,7 +1,0 @@
-import Testing
-
-@testable import Extract
-
-@Test func ExtractModuleLinks() {
-  #expect(Bool(true))
-}
