@@ -180,12 +180,13 @@ public struct FeedScheduler: Sendable {
     return Double(h % 10_000) / 10_000 * span
   }
 
-  /// Whether a feed may be fetched now. `force` makes a feed due early, but never
-  /// a retired feed, and never before its origin's wait (checked by the caller).
+  /// Whether a feed may be fetched now. `force` makes a healthy feed due early, but
+  /// never a retired feed, never a failing feed before its backoff ends, and never
+  /// before its origin's wait (checked by the caller).
   public func isDue(_ state: FeedState, now: Date, force: Bool) -> Bool {
     if state.retired == true { return false }
-    if force { return true }
     guard let next = state.nextDue else { return true }
+    if force && state.errorCount == 0 { return true }
     return next <= now
   }
 

@@ -198,7 +198,14 @@ public final class Pipeline: Sendable {
         // Nothing marked seen and the validators are kept: the next fetch retries.
         log.error("delivery failed", metadata: ["error": "\(error)"])
         Telemetry.spoolError()
-        return failed(feed, .failed, now: now, status: "spool error", message: "\(error)", log: log)
+        // Our disk, not the feed: no error counted against it, retried in a minute.
+        store.update(feed.url) { s in
+          s.lastFetch = now
+          s.lastStatus = "spool error"
+          s.lastError = "\(error)"
+          s.nextDue = now.addingTimeInterval(60)
+        }
+        return Outcome(delivered: 0, status: "spool error")
       }
       Telemetry.delivered(
         feed: feed.url, count: delivered.count,

@@ -90,6 +90,8 @@ struct SchedulerTests {
     #expect(f.errorCount == 12)
     #expect(f.retired != true)
     #expect(s.isDue(f, now: f.nextDue!, force: false))
+    // --force does not cut a failing feed's backoff short.
+    #expect(!s.isDue(f, now: f.nextDue! - 1, force: true))
     // One success resets the backoff.
     s.record(.ok(FeedHints()), into: &f, configured: nil, global: hour, now: now)
     #expect(f.errorCount == 0)
