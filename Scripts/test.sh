@@ -14,3 +14,11 @@ rm -f "$log"
 swift format lint --strict -r Sources Tests Package.swift
 Scripts/check-service.sh
 swift test --skip-build
+# Robustness against the shared hostile server and kill -9 at random instants
+# (both need ../shared beside the repo, as in CI).
+if [ -d "${FEEDSPOOL_SHARED:-../shared}/hostile" ]; then
+  python3 Scripts/hostile.py --binary .build/debug/feedspool
+  python3 Scripts/crash.py --binary .build/debug/feedspool --kills 200
+else
+  echo "skipped: hostile and crash harnesses (no ../shared/hostile)"
+fi
