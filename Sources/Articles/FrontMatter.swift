@@ -35,6 +35,7 @@
 public enum FrontMatter {
   public static func render(_ a: Article) -> String {
     var o = "---\n"
+    o.reserveCapacity(a.body.utf8.count + 1024)
     o += "category: \(scalar(a.category))\n"
     o += "title: \(quoted(a.title))\n"
     if let e = a.excerpt, !e.isEmpty { o += "excerpt: \(quoted(e))\n" }
@@ -77,7 +78,10 @@ public enum FrontMatter {
     var body = BodySafety.sanitize(a.body)
     while body.last == "\n" || body.last == " " { body.removeLast() }
     while body.first == "\n" { body.removeFirst() }
-    if !body.isEmpty { o += body + "\n" }
+    if !body.isEmpty {
+      o += body
+      o += "\n"
+    }
     return o
   }
 

@@ -41,6 +41,23 @@ public enum MarkdownConverter {
     convert(bytes: Array(html.utf8), baseURL: baseURL, encoding: "UTF-8")
   }
 
+  /// `convert(html:baseURL:)` and `HTMLText.plainText(fromHTML:)` of the same string from
+  /// one parse (a feed item whose summary is also its body).
+  public static func convertWithPlainText(html: String, baseURL: String?) -> (
+    conversion: MarkdownConversion, plainText: String
+  ) {
+    let empty = MarkdownConversion(markdown: "", images: [])
+    guard !html.isEmpty else { return (empty, "") }
+    guard
+      let doc = try? XMLDocument.parseHTML(Array(html.utf8), url: baseURL, encoding: "UTF-8"),
+      let root = doc.root
+    else { return (empty, HTMLText.foldWhitespace(html)) }
+    let text =
+      html.utf8.contains(where: { $0 == 0x3C || $0 == 0x26 })
+      ? HTMLText.plainText(of: root) : HTMLText.foldWhitespace(html)
+    return (convert(root.firstElement("body") ?? root, baseURL: baseURL), text)
+  }
+
   /// Converts HTML bytes; `encoding` (an IANA name) overrides what the document declares.
   public static func convert(bytes: [UInt8], baseURL: String?, encoding: String? = nil)
     -> MarkdownConversion
