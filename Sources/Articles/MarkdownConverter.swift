@@ -347,8 +347,9 @@ final class Renderer {
 
   /// The content of an element as one line of inline Markdown (headings, cells).
   func inlineLine(_ node: XMLNode, depth: Int) -> String {
-    blocks(node, depth: depth).joined(separator: " ")
-      .replacingOccurrences(of: "\\\n", with: " ")
+    let line = blocks(node, depth: depth).joined(separator: " ")
+    guard line.utf8.contains(0x0A) else { return line }  // nothing to replace (the common case)
+    return line.replacingOccurrences(of: "\\\n", with: " ")
       .replacingOccurrences(of: "\n", with: " ")
   }
 
@@ -505,7 +506,8 @@ final class Renderer {
     let buf = inner(e, depth: depth)
     if buf.leadingSpace { ctx.inline.space() }
     if !buf.isEmpty {
-      let text = buf.s.replacingOccurrences(of: "\\\n", with: " ")
+      let text =
+        buf.s.utf8.contains(0x0A) ? buf.s.replacingOccurrences(of: "\\\n", with: " ") : buf.s
       ctx.inline.raw("[" + text + "](" + Renderer.destination(url) + ")")
     }
     if buf.pendingSpace { ctx.inline.space() }
@@ -683,12 +685,20 @@ final class Renderer {
   }
 
   func codeBlock(_ e: XMLNode) -> String {
-    var text = Renderer.rawText(e).replacingOccurrences(of: "\r\n", with: "\n")
-      .replacingOccurrences(of: "\r", with: "\n")
-    text = String(
-      text.unicodeScalars.filter {
-        $0 == "\n" || $0 == "\t" || !($0.value < 0x20 || (0x7F...0x9F).contains($0.value))
-      }.map(Character.init))
+    var text = Renderer.rawText(e)
+    if text.utf8.contains(0x0D) {
+      text = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(
+        of: "\r", with: "\n")
+    }
+    // Controls out (only when there may be one: C0, DEL, or a C2 lead byte).
+    if text.utf8.contains(where: {
+      ($0 < 0x20 && $0 != 0x0A && $0 != 0x09) || $0 == 0x7F || $0 == 0xC2
+    }) {
+      text = String(
+        text.unicodeScalars.filter {
+          $0 == "\n" || $0 == "\t" || !($0.value < 0x20 || (0x7F...0x9F).contains($0.value))
+        }.map(Character.init))
+    }
     if text.hasPrefix("\n") { text.removeFirst() }
     var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
       line -> Substring in

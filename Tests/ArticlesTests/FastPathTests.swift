@@ -164,4 +164,18 @@ import Testing
         "\(s.debugDescription)")
     }
   }
+
+  @Test func quotedBytesMatchScalars() {
+    var rng = SplitMix64(state: 21)
+    let pieces =
+      FastPathTests.textPieces + [
+        "\"", "\\", "\u{0}", "\u{1}", "\u{1F}", "\u{2029}", "\u{FFFE}", "\u{FFFF}", "\u{FEFF}",
+        "\u{9F}", "\u{C2}", "\u{2027}", "\u{FFFD}", "#", ": ", "{{ x }}",
+      ]
+    for _ in 0..<5000 {
+      var s = ""
+      for _ in 0..<Int.random(in: 0...12, using: &rng) { s += pieces.randomElement(using: &rng)! }
+      #expect(FrontMatter.quoted(s) == FrontMatter.quotedScalars(s), "\(s.debugDescription)")
+    }
+  }
 }
