@@ -165,10 +165,37 @@ public enum HTMLText {
     excerpt(folded: foldWhitespace(text), maxLength: maxLength)
   }
 
+  /// `excerpt(folded:)` on bytes when the first maxLength + 2 bytes are ASCII (then the
+  /// first maxLength + 1 characters are those bytes: nothing after them can join them),
+  /// else nil. `folded` is longer than `maxLength` bytes.
+  static func excerptASCII(_ folded: String, maxLength: Int) -> String? {
+    let chars = Array(folded.utf8.prefix(maxLength + 2))
+    guard !chars.contains(where: { $0 >= 0x80 }) else { return nil }
+    var k = maxLength - 1
+    while k >= maxLength / 2 {
+      let c = chars[k]
+      if (c == 0x2E || c == 0x21 || c == 0x3F) && k + 1 < chars.count && chars[k + 1] == 0x20 {
+        return String(decoding: chars[...k], as: UTF8.self)
+      }
+      k -= 1
+    }
+    var cut = maxLength - 1
+    while cut > 0 && chars[cut] != 0x20 { cut -= 1 }
+    if cut < maxLength / 2 { cut = maxLength - 1 }
+    var head = chars[..<cut]
+    while let last = head.last,
+      last == 0x20 || last == 0x2C || last == 0x3B || last == 0x3A || last == 0x2D
+    {
+      head.removeLast()
+    }
+    return String(decoding: head, as: UTF8.self) + "…"
+  }
+
   /// `excerpt(fromText:)` of text that `foldWhitespace` already folded.
   static func excerpt(folded: String, maxLength: Int) -> String {
     // Never more characters than UTF-8 bytes: a short text fits without counting.
     guard folded.utf8.count > maxLength, maxLength > 1 else { return folded }
+    if let ascii = excerptASCII(folded, maxLength: maxLength) { return ascii }
     // Only the first maxLength + 1 characters are ever looked at.
     let chars = Array(folded.prefix(maxLength + 1))
     guard chars.count > maxLength else { return folded }

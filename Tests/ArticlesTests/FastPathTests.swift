@@ -113,6 +113,29 @@ import Testing
     }
   }
 
+  @Test func asciiExcerptMatchesReference() {
+    var rng = SplitMix64(state: 23)
+    let pieces = [
+      "word ", "longerword", ". ", "! ", "? ", "?", ".", ", ", " - ", ": ", "; ", "x", " ", "-",
+    ]
+    for _ in 0..<3000 {
+      var t = ""
+      for _ in 0..<Int.random(in: 0...150, using: &rng) { t += pieces.randomElement(using: &rng)! }
+      // Sometimes a mark or a non-ASCII letter right after the cut.
+      if Bool.random(using: &rng) {
+        let at = t.utf8.count > 0 ? Int.random(in: 0..<t.utf8.count, using: &rng) : 0
+        let head = String(decoding: t.utf8.prefix(at), as: UTF8.self)
+        let tail = String(decoding: t.utf8.dropFirst(at), as: UTF8.self)
+        t = head + ["\u{301}", "é", "—", "。"].randomElement(using: &rng)! + tail
+      }
+      for m in [2, 10, 79, 80, 81, 300] {
+        #expect(
+          HTMLText.excerpt(fromText: t, maxLength: m)
+            == FastPathTests.referenceExcerpt(t, maxLength: m), "\(m) \(t.debugDescription)")
+      }
+    }
+  }
+
   @Test func oneParseGivesTheSameBodyAndText() {
     var rng = SplitMix64(state: 13)
     let texts = PropertyTests.texts + ["&amp;", "&nbsp;", "&#x1F680;", "Crème", "a\u{A0}b", ""]
