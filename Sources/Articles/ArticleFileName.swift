@@ -1,4 +1,11 @@
 import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
 
 /// The file name of an article in the spool: `YYYY-MM-DD-slug.md`, Jekyll's post name.
 ///
@@ -53,38 +60,27 @@ public struct ArticleFileName: Sendable, Equatable {
 
   /// The slug of a title (see the type's rules).
   public static func slug(_ title: String) -> String {
+    slug(title, latinFastPath: true)
+  }
+
+  /// `slug` with or without the fast path for Latin-script titles (tests compare both).
+  static func slug(_ title: String, latinFastPath: Bool) -> String {
     var text = HTMLText.foldWhitespace(title)
     if text.utf8.count > 2000 { text = String(text.prefix(500)) }
-    if !text.utf8.allSatisfy({ $0 < 0x80 }) {
-      text = text.applyingTransform(.toLatin, reverse: false) ?? text
-      text = text.applyingTransform(.stripDiacritics, reverse: false) ?? text
-    }
-    var out = ""
-    var dash = false
-    for ch in text.lowercased() {
-      let piece = spelledOut[ch] ?? String(ch)
-      for c in piece.unicodeScalars {
-        let v = c.value
-        if (v >= 0x61 && v <= 0x7A) || (v >= 0x30 && v <= 0x39) {
-          if dash && !out.isEmpty { out += "-" }
-          dash = false
-          out.unicodeScalars.append(c)
-        } else {
-          dash = true
-        }
-      }
-      if out.count >= maxSlugLength + 1 { break }
+    var out: [UInt8] = []
+    out.reserveCapacity(maxSlugLength + 8)
+    if !latinFastPath || !latinSlug(text, into: &out) {
+      out.removeAll(keepingCapacity: true)
+      transliteratedSlug(text, into: &out)
     }
     if out.count > maxSlugLength {
-      var cut = Substring(out.prefix(maxSlugLength))
-      if let lastDash = cut.lastIndex(of: "-"),
-        cut.distance(from: cut.startIndex, to: lastDash) >= 40
-      {
+      var cut = out.prefix(maxSlugLength)
+      if let lastDash = cut.lastIndex(of: 0x2D), lastDash >= 40 {
         cut = cut[..<lastDash]
       }
-      out = String(cut)
+      out = Array(cut)
     }
-    while out.hasSuffix("-") { out.removeLast() }
+    while out.last == 0x2D { out.removeLast() }
     if out.isEmpty {
       var hash: UInt32 = 2_166_136_261  // FNV-1a
       for b in title.utf8 {
@@ -92,13 +88,216 @@ public struct ArticleFileName: Sendable, Equatable {
         hash = hash &* 16_777_619
       }
       let hex = String(hash, radix: 16)
-      out = "article-" + String(repeating: "0", count: 8 - hex.count) + hex
+      return "article-" + String(repeating: "0", count: 8 - hex.count) + hex
     }
-    return out
+    return String(decoding: out, as: UTF8.self)
+  }
+
+  /// The general path: ICU `Any-Latin` and diacritics stripped (through Foundation, which
+  /// builds a transliterator on every call), then lower-cased and spelled out. With
+  /// `raw`, every byte `[a-z0-9]` is written and every other scalar as one `-` (a
+  /// separator, for `pieces`); else separators are collapsed into single dashes between
+  /// letters, stopping after `maxSlugLength + 1` bytes.
+  static func transliteratedSlug(_ folded: String, into out: inout [UInt8], raw: Bool = false) {
+    var text = folded
+    if !text.utf8.allSatisfy({ $0 < 0x80 }) {
+      text = ICUTransliterators.toLatinStripped(text)
+    }
+    var dash = false
+    for ch in text.lowercased() {
+      let piece = spelledOut[ch] ?? String(ch)
+      for c in piece.unicodeScalars {
+        if raw {
+          let v = c.value
+          let alnum = (v >= 0x61 && v <= 0x7A) || (v >= 0x30 && v <= 0x39)
+          out.append(alnum ? UInt8(v) : 0x2D)
+        } else {
+          append(c.value, to: &out, dash: &dash)
+        }
+      }
+      if !raw && out.count >= maxSlugLength + 1 { break }
+    }
+  }
+
+  @inline(__always)
+  static func append(_ v: UInt32, to out: inout [UInt8], dash: inout Bool) {
+    if (v >= 0x61 && v <= 0x7A) || (v >= 0x30 && v <= 0x39) {
+      if dash && !out.isEmpty { out.append(0x2D) }
+      dash = false
+      out.append(UInt8(v))
+    } else {
+      dash = true
+    }
+  }
+
+  /// Scalars whose slug piece does not depend on their neighbours, so it can be computed
+  /// once by the general path and reused: Latin letters with their accents, combining
+  /// diacritics (stripped), Latin-1 symbols, general punctuation and currency signs. Not
+  /// the joiners and format characters of U+200B...U+200F and U+2060...U+206F, nor the
+  /// combining marks `.stripDiacritics` keeps (U+0338, U+034F, U+0358...U+035C,
+  /// U+0363...U+036F): they join the character before them into one, and then
+  /// `spelledOut` would not apply.
+  static func isContextFree(_ v: UInt32) -> Bool {
+    switch v {
+    case 0xA0...0x24F, 0x300...0x337, 0x339...0x34E, 0x350...0x357, 0x35D...0x362,
+      0x1E00...0x1EFF, 0x2010...0x2027, 0x2030...0x205F, 0x20A0...0x20C0:
+      return true
+    default:
+      return false
+    }
+  }
+
+  /// Slug piece of each context-free scalar seen so far: `[a-z0-9]` bytes, `-` for a
+  /// separator. Filled on first sight through the general path.
+  static let pieces = Mutex<[UInt32: [UInt8]]>([:])
+
+  /// The fast path: ASCII and context-free scalars only (else false, `out` undefined).
+  /// Same output as `transliteratedSlug`, without ICU for the scalars seen before.
+  static func latinSlug(_ text: String, into out: inout [UInt8]) -> Bool {
+    var dash = false
+    var nonASCII = false
+    for u in text.utf8 {
+      if u >= 0x80 {
+        nonASCII = true
+        break
+      }
+      switch u {
+      case 0x41...0x5A: append(UInt32(u | 0x20), to: &out, dash: &dash)
+      case 0x26:  // "&" -> " and "
+        dash = true
+        for c in "and".utf8 { append(UInt32(c), to: &out, dash: &dash) }
+        dash = true
+      case 0x27: break  // "'" is dropped, not a separator
+      default: append(UInt32(u), to: &out, dash: &dash)
+      }
+      if out.count > maxSlugLength { return true }
+    }
+    if !nonASCII { return true }
+    out.removeAll(keepingCapacity: true)
+    dash = false
+    return pieces.withLock { pieces in
+      for s in text.unicodeScalars {
+        let v = s.value
+        if v < 0x80 {
+          switch v {
+          case 0x41...0x5A: append(v | 0x20, to: &out, dash: &dash)
+          case 0x26:
+            dash = true
+            for c in "and".utf8 { append(UInt32(c), to: &out, dash: &dash) }
+            dash = true
+          case 0x27: break
+          default: append(v, to: &out, dash: &dash)
+          }
+        } else {
+          guard isContextFree(v) else { return false }
+          let piece: [UInt8]
+          if let p = pieces[v] {
+            piece = p
+          } else {
+            var p: [UInt8] = []
+            transliteratedSlug(String(s), into: &p, raw: true)
+            pieces[v] = p
+            piece = p
+          }
+          for b in piece {
+            if b == 0x2D { dash = true } else { append(UInt32(b), to: &out, dash: &dash) }
+          }
+        }
+        if out.count > maxSlugLength { return true }
+      }
+      return true
+    }
   }
 }
 
 extension Article {
   /// The article's file name in the spool (before uniquing).
   public var fileName: ArticleFileName { ArticleFileName(self) }
+}
+
+/// Foundation's `.toLatin` and `.stripDiacritics` transforms (the same ICU transliterator
+/// ids as swift-corelibs-foundation's CFStringTransform), with the two transliterators
+/// opened once for the process: through Foundation, `applyingTransform` cost more per
+/// title than the rest of an article together.
+///
+/// ICU is the copy Foundation already loaded (its symbols are looked up at run time, so
+/// no link dependency); when they cannot be found this falls back to Foundation.
+final class ICUTransliterators: @unchecked Sendable {
+  typealias OpenU =
+    @convention(c) (
+      UnsafePointer<UInt16>?, Int32, Int32, UnsafePointer<UInt16>?, Int32,
+      UnsafeMutableRawPointer?, UnsafeMutablePointer<Int32>?
+    ) -> OpaquePointer?
+  typealias TransUChars =
+    @convention(c) (
+      OpaquePointer?, UnsafeMutablePointer<UInt16>?, UnsafeMutablePointer<Int32>?, Int32, Int32,
+      UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?
+    ) -> Void
+
+  /// ICU transliterators are not safe to use from two threads at once.
+  private let lock = Mutex(())
+  private let latin: OpaquePointer
+  private let strip: OpaquePointer
+  private let trans: TransUChars
+
+  private init?() {
+    guard let handle = dlopen(nil, RTLD_NOW),
+      let o = dlsym(handle, "swift_utrans_openU") ?? dlsym(handle, "utrans_openU"),
+      let t = dlsym(handle, "swift_utrans_transUChars") ?? dlsym(handle, "utrans_transUChars")
+    else { return nil }
+    let openU = unsafeBitCast(o, to: OpenU.self)
+    func open(_ id: String) -> OpaquePointer? {
+      var err: Int32 = 0
+      let u = Array(id.utf16)
+      let r = openU(u, Int32(u.count), 0, nil, 0, nil, &err)  // 0: UTRANS_FORWARD
+      return err > 0 ? nil : r  // > 0: an ICU failure
+    }
+    guard let l = open("Any-Latin"),
+      let s = open(
+        "NFD; [[[:Mn:]&[:Diacritic:]]-[:Grapheme_Link:]-[:ccc=0:]-[:ccc=8:]-[\\u0338]] Remove; NFC")
+    else { return nil }
+    latin = l
+    strip = s
+    trans = unsafeBitCast(t, to: TransUChars.self)
+  }
+
+  static let shared = ICUTransliterators()
+
+  /// `s` to Latin with diacritics stripped, as Foundation's two transforms give it.
+  static func toLatinStripped(_ s: String) -> String {
+    guard let shared, let out = shared.run(s) else { return foundationToLatinStripped(s) }
+    return out
+  }
+
+  /// The same through Foundation (a transliterator opened per call).
+  static func foundationToLatinStripped(_ s: String) -> String {
+    let l = s.applyingTransform(.toLatin, reverse: false) ?? s
+    return l.applyingTransform(.stripDiacritics, reverse: false) ?? l
+  }
+
+  private func run(_ s: String) -> String? {
+    let src = Array(s.utf16)
+    var capacity = src.count * 4 + 32
+    for _ in 0..<4 {
+      var buf = src
+      buf.append(contentsOf: repeatElement(0, count: capacity - src.count))
+      var len = Int32(src.count)
+      var err: Int32 = 0
+      lock.withLock { _ in
+        var limit = len
+        trans(latin, &buf, &len, Int32(capacity), 0, &limit, &err)
+        if err <= 0 {
+          limit = len
+          trans(strip, &buf, &len, Int32(capacity), 0, &limit, &err)
+        }
+      }
+      if err == 15 {  // U_BUFFER_OVERFLOW_ERROR: len is what it needed
+        capacity = max(capacity * 2, Int(len) + 32)
+        continue
+      }
+      if err > 0 { return nil }
+      return String(decoding: buf[0..<Int(len)], as: UTF16.self)
+    }
+    return nil
+  }
 }

@@ -27,7 +27,9 @@ public enum BodySafety {
   /// the UTF-8 bytes in two linear passes (controls out, then markup broken, so that a
   /// removed control cannot join the pieces of a pattern).
   public static func sanitize(_ text: String) -> String {
-    let clean = removeControls(Array(text.utf8))
+    let bytes = Array(text.utf8)
+    let clean = removeControls(bytes)
+    var changed = clean.count != bytes.count
     var out: [UInt8] = []
     out.reserveCapacity(clean.count + 16)
     let n = clean.count
@@ -41,13 +43,18 @@ public enum BodySafety {
         while j < n, let w = spaceLength(clean, at: j) { j += w }
         if activeElements.contains(where: { matches(clean, at: j, $0) }) {
           out.append(contentsOf: zwsp)
+          changed = true
         }
       case 0x3A:  // ":"
-        if isSchemeColon(clean, at: i) { out.append(contentsOf: zwsp) }
+        if isSchemeColon(clean, at: i) {
+          out.append(contentsOf: zwsp)
+          changed = true
+        }
         out.append(b)
       case 0x6F, 0x4F:  // "o"
         if i > 0 && spaceLength(before: clean, end: i) != nil && isHandler(clean, at: i) {
           out.append(contentsOf: zwsp)
+          changed = true
         }
         out.append(b)
       default:
@@ -55,6 +62,8 @@ public enum BodySafety {
       }
       i += 1
     }
+    // Same length and nothing inserted: CR became LF or nothing changed at all.
+    if !changed && clean == bytes { return text }
     return String(decoding: out, as: UTF8.self)
   }
 

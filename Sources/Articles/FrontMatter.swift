@@ -35,6 +35,7 @@
 public enum FrontMatter {
   public static func render(_ a: Article) -> String {
     var o = "---\n"
+    o.reserveCapacity(a.body.utf8.count + 1024)
     o += "category: \(scalar(a.category))\n"
     o += "title: \(quoted(a.title))\n"
     if let e = a.excerpt, !e.isEmpty { o += "excerpt: \(quoted(e))\n" }
@@ -77,7 +78,10 @@ public enum FrontMatter {
     var body = BodySafety.sanitize(a.body)
     while body.last == "\n" || body.last == " " { body.removeLast() }
     while body.first == "\n" { body.removeFirst() }
-    if !body.isEmpty { o += body + "\n" }
+    if !body.isEmpty {
+      o += body
+      o += "\n"
+    }
     return o
   }
 
@@ -106,6 +110,43 @@ public enum FrontMatter {
     if !s.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 >= 0x7F }) {
       return "\"" + s + "\""  // plain ASCII without anything to escape
     }
+    var out: [UInt8] = [0x22]
+    out.reserveCapacity(s.utf8.count + 16)
+    let u = Array(s.utf8)
+    let n = u.count
+    var i = 0
+    func escape(_ text: String) { out.append(contentsOf: text.utf8) }
+    while i < n {
+      let b = u[i]
+      switch b {
+      case 0x22: escape("\\\"")
+      case 0x5C: escape("\\\\")
+      case 0x0A: escape("\\n")
+      case 0x09: escape("\\t")
+      case 0x0D: escape("\\r")
+      case 0x00: break  // NUL is never meant: dropped
+      case 0x01...0x1F, 0x7F: escape("\\x" + hex(UInt32(b), 2))
+      case 0xC2 where i + 1 < n && u[i + 1] >= 0x80 && u[i + 1] <= 0x9F:  // C1 controls
+        escape("\\x" + hex(UInt32(u[i + 1]), 2))
+        i += 1
+      case 0xEF where i + 2 < n && u[i + 1] == 0xBB && u[i + 2] == 0xBF:  // the BOM: dropped
+        i += 2
+      case 0xE2 where i + 2 < n && u[i + 1] == 0x80 && (u[i + 2] == 0xA8 || u[i + 2] == 0xA9):
+        escape(u[i + 2] == 0xA8 ? "\\u2028" : "\\u2029")
+        i += 2
+      case 0xEF where i + 2 < n && u[i + 1] == 0xBF && (u[i + 2] == 0xBE || u[i + 2] == 0xBF):
+        escape(u[i + 2] == 0xBE ? "\\uFFFE" : "\\uFFFF")
+        i += 2
+      default: out.append(b)
+      }
+      i += 1
+    }
+    out.append(0x22)
+    return String(decoding: out, as: UTF8.self)
+  }
+
+  /// `quoted` as first written, scalar by scalar (tests compare the two).
+  static func quotedScalars(_ s: String) -> String {
     var out = "\""
     out.reserveCapacity(s.utf8.count + 2)
     for c in s.unicodeScalars {

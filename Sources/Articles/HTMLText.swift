@@ -60,6 +60,81 @@ public enum HTMLText {
   /// (U+2003, U+0085, U+2028, ...) are text the source chose and are kept: the front
   /// matter writer escapes what YAML needs.
   public static func foldWhitespace(_ s: String) -> String {
+    // On the UTF-8 bytes: every byte dropped or folded is a whole scalar (ASCII, `C2 xx`
+    // or `EF BB BF`), so the output stays valid UTF-8.
+    var utf8 = s.utf8
+    if let fast = utf8.withContiguousStorageIfAvailable({ foldWhitespace(bytes: $0) }) {
+      return fast ?? s
+    }
+    var copy = s
+    copy.makeContiguousUTF8()
+    utf8 = copy.utf8
+    return utf8.withContiguousStorageIfAvailable({ foldWhitespace(bytes: $0) })! ?? copy
+  }
+
+  /// The folded text, or nil when `b` is already folded (nothing to drop, fold or trim).
+  static func foldWhitespace(bytes b: UnsafeBufferPointer<UInt8>) -> String? {
+    let n = b.count
+    // Already folded? Printable ASCII and plain UTF-8 with single inner spaces.
+    var i = 0
+    var prevSpace = true  // a leading space needs folding
+    while i < n {
+      let c = b[i]
+      if c == 0x20 {
+        if prevSpace { break }
+        prevSpace = true
+      } else if c < 0x20 || c == 0x7F || c == 0xC2 || c == 0xEF {
+        break
+      } else {
+        prevSpace = false
+      }
+      i += 1
+    }
+    if i == n && !(n > 0 && b[n - 1] == 0x20) { return nil }
+    var out = [UInt8]()
+    out.reserveCapacity(n)
+    var pendingSpace = false
+    i = 0
+    while i < n {
+      let c = b[i]
+      var len = 1
+      if c < 0x80 {
+        if c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0C || c == 0x0D {
+          pendingSpace = true
+          i += 1
+          continue
+        }
+        if c < 0x20 || c == 0x7F {
+          i += 1
+          continue
+        }
+      } else if c == 0xC2 && i + 1 < n {
+        let d = b[i + 1]
+        if d == 0xA0 {
+          pendingSpace = true
+          i += 2
+          continue
+        }
+        if d >= 0x80 && d <= 0x9F && d != 0x85 {
+          i += 2
+          continue
+        }
+        len = 2
+      } else if c == 0xEF && i + 2 < n && b[i + 1] == 0xBB && b[i + 2] == 0xBF {
+        i += 3
+        continue
+      }
+      if pendingSpace && !out.isEmpty { out.append(0x20) }
+      pendingSpace = false
+      out.append(c)
+      if len == 2 { out.append(b[i + 1]) }
+      i += len
+    }
+    return String(decoding: out, as: UTF8.self)
+  }
+
+  /// The original scalar-by-scalar `foldWhitespace`, kept for tests of the byte version.
+  static func foldWhitespaceScalars(_ s: String) -> String {
     var out = String.UnicodeScalarView()
     var pendingSpace = false
     for c in s.unicodeScalars {
@@ -82,14 +157,48 @@ public enum HTMLText {
   /// fits, else cut after the last sentence end (`.`, `!`, `?`, `。`...) in the second
   /// half of the limit, else at the last word boundary with `…` appended.
   public static func excerpt(fromHTML html: String, maxLength: Int = 300) -> String {
-    excerpt(fromText: plainText(fromHTML: html), maxLength: maxLength)
+    excerpt(folded: plainText(fromHTML: html), maxLength: maxLength)
   }
 
   /// `excerpt(fromHTML:)` for text that is already plain (folded again here).
   public static func excerpt(fromText text: String, maxLength: Int = 300) -> String {
-    let folded = foldWhitespace(text)
-    let chars = Array(folded)
-    guard chars.count > maxLength, maxLength > 1 else { return folded }
+    excerpt(folded: foldWhitespace(text), maxLength: maxLength)
+  }
+
+  /// `excerpt(folded:)` on bytes when the first maxLength + 2 bytes are ASCII (then the
+  /// first maxLength + 1 characters are those bytes: nothing after them can join them),
+  /// else nil. `folded` is longer than `maxLength` bytes.
+  static func excerptASCII(_ folded: String, maxLength: Int) -> String? {
+    let chars = Array(folded.utf8.prefix(maxLength + 2))
+    guard !chars.contains(where: { $0 >= 0x80 }) else { return nil }
+    var k = maxLength - 1
+    while k >= maxLength / 2 {
+      let c = chars[k]
+      if (c == 0x2E || c == 0x21 || c == 0x3F) && k + 1 < chars.count && chars[k + 1] == 0x20 {
+        return String(decoding: chars[...k], as: UTF8.self)
+      }
+      k -= 1
+    }
+    var cut = maxLength - 1
+    while cut > 0 && chars[cut] != 0x20 { cut -= 1 }
+    if cut < maxLength / 2 { cut = maxLength - 1 }
+    var head = chars[..<cut]
+    while let last = head.last,
+      last == 0x20 || last == 0x2C || last == 0x3B || last == 0x3A || last == 0x2D
+    {
+      head.removeLast()
+    }
+    return String(decoding: head, as: UTF8.self) + "…"
+  }
+
+  /// `excerpt(fromText:)` of text that `foldWhitespace` already folded.
+  static func excerpt(folded: String, maxLength: Int) -> String {
+    // Never more characters than UTF-8 bytes: a short text fits without counting.
+    guard folded.utf8.count > maxLength, maxLength > 1 else { return folded }
+    if let ascii = excerptASCII(folded, maxLength: maxLength) { return ascii }
+    // Only the first maxLength + 1 characters are ever looked at.
+    let chars = Array(folded.prefix(maxLength + 1))
+    guard chars.count > maxLength else { return folded }
     let sentenceEnds: Set<Character> = [".", "!", "?", "。", "！", "？", "…"]
     // A sentence end followed by a space (or a CJK full stop) within the limit.
     var k = maxLength - 1

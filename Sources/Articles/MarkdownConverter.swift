@@ -41,6 +41,23 @@ public enum MarkdownConverter {
     convert(bytes: Array(html.utf8), baseURL: baseURL, encoding: "UTF-8")
   }
 
+  /// `convert(html:baseURL:)` and `HTMLText.plainText(fromHTML:)` of the same string from
+  /// one parse (a feed item whose summary is also its body).
+  public static func convertWithPlainText(html: String, baseURL: String?) -> (
+    conversion: MarkdownConversion, plainText: String
+  ) {
+    let empty = MarkdownConversion(markdown: "", images: [])
+    guard !html.isEmpty else { return (empty, "") }
+    guard
+      let doc = try? XMLDocument.parseHTML(Array(html.utf8), url: baseURL, encoding: "UTF-8"),
+      let root = doc.root
+    else { return (empty, HTMLText.foldWhitespace(html)) }
+    let text =
+      html.utf8.contains(where: { $0 == 0x3C || $0 == 0x26 })
+      ? HTMLText.plainText(of: root) : HTMLText.foldWhitespace(html)
+    return (convert(root.firstElement("body") ?? root, baseURL: baseURL), text)
+  }
+
   /// Converts HTML bytes; `encoding` (an IANA name) overrides what the document declares.
   public static func convert(bytes: [UInt8], baseURL: String?, encoding: String? = nil)
     -> MarkdownConversion
@@ -330,8 +347,9 @@ final class Renderer {
 
   /// The content of an element as one line of inline Markdown (headings, cells).
   func inlineLine(_ node: XMLNode, depth: Int) -> String {
-    blocks(node, depth: depth).joined(separator: " ")
-      .replacingOccurrences(of: "\\\n", with: " ")
+    let line = blocks(node, depth: depth).joined(separator: " ")
+    guard line.utf8.contains(0x0A) else { return line }  // nothing to replace (the common case)
+    return line.replacingOccurrences(of: "\\\n", with: " ")
       .replacingOccurrences(of: "\n", with: " ")
   }
 
@@ -488,7 +506,8 @@ final class Renderer {
     let buf = inner(e, depth: depth)
     if buf.leadingSpace { ctx.inline.space() }
     if !buf.isEmpty {
-      let text = buf.s.replacingOccurrences(of: "\\\n", with: " ")
+      let text =
+        buf.s.utf8.contains(0x0A) ? buf.s.replacingOccurrences(of: "\\\n", with: " ") : buf.s
       ctx.inline.raw("[" + text + "](" + Renderer.destination(url) + ")")
     }
     if buf.pendingSpace { ctx.inline.space() }
@@ -666,12 +685,20 @@ final class Renderer {
   }
 
   func codeBlock(_ e: XMLNode) -> String {
-    var text = Renderer.rawText(e).replacingOccurrences(of: "\r\n", with: "\n")
-      .replacingOccurrences(of: "\r", with: "\n")
-    text = String(
-      text.unicodeScalars.filter {
-        $0 == "\n" || $0 == "\t" || !($0.value < 0x20 || (0x7F...0x9F).contains($0.value))
-      }.map(Character.init))
+    var text = Renderer.rawText(e)
+    if text.utf8.contains(0x0D) {
+      text = text.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(
+        of: "\r", with: "\n")
+    }
+    // Controls out (only when there may be one: C0, DEL, or a C2 lead byte).
+    if text.utf8.contains(where: {
+      ($0 < 0x20 && $0 != 0x0A && $0 != 0x09) || $0 == 0x7F || $0 == 0xC2
+    }) {
+      text = String(
+        text.unicodeScalars.filter {
+          $0 == "\n" || $0 == "\t" || !($0.value < 0x20 || (0x7F...0x9F).contains($0.value))
+        }.map(Character.init))
+    }
     if text.hasPrefix("\n") { text.removeFirst() }
     var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
       line -> Substring in

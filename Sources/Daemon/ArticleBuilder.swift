@@ -19,7 +19,7 @@ enum ArticleBuilder {
     if let l = item.link { candidates.append(l) }
     if let id = item.id { candidates.append(id) }  // a permalink guid
     for c in candidates {
-      let trimmed = c.trimmingCharacters(in: .whitespacesAndNewlines)
+      let trimmed = trimmed(c)
       if let canon = CanonicalURL.canonicalize(trimmed, base: item.baseURL ?? base) {
         let original = CanonicalURL.normalize(trimmed, base: item.baseURL ?? base, removingTracking: false) ?? trimmed
         return (original, canon)
@@ -34,10 +34,19 @@ enum ArticleBuilder {
   ) -> Article? {
     guard let (original, canonical) = links(of: item, base: feedURL) else { return nil }
     let bodyHTML = item.content ?? item.summary ?? ""
-    let converted = MarkdownConverter.convert(html: bodyHTML, baseURL: item.baseURL ?? feedURL)
-    var title = HTMLText.plainText(fromHTML: item.title ?? "")
     let excerptSource = item.summary ?? item.content ?? ""
-    var excerpt = HTMLText.excerpt(fromHTML: excerptSource, maxLength: 300)
+    let converted: MarkdownConversion
+    var excerpt: String
+    if excerptSource == bodyHTML {  // one parse gives both
+      let both = MarkdownConverter.convertWithPlainText(
+        html: bodyHTML, baseURL: item.baseURL ?? feedURL)
+      converted = both.conversion
+      excerpt = HTMLText.excerpt(fromText: both.plainText, maxLength: 300)
+    } else {
+      converted = MarkdownConverter.convert(html: bodyHTML, baseURL: item.baseURL ?? feedURL)
+      excerpt = HTMLText.excerpt(fromHTML: excerptSource, maxLength: 300)
+    }
+    var title = HTMLText.plainText(fromHTML: item.title ?? "")
     if title.isEmpty, let t = page?.title, !t.isEmpty { title = t }
     if title.isEmpty { title = String(excerpt.prefix(80)) }
     if title.isEmpty { title = "Untitled" }
@@ -134,7 +143,16 @@ enum ArticleBuilder {
   /// Titles and other short fields from the network are capped (a feed may send a
   /// megabyte of title), cut at a word boundary.
   static func capped(_ s: String, _ max: Int = 300) -> String {
-    s.count <= max ? s : HTMLText.excerpt(fromText: s, maxLength: max)
+    s.utf8.count <= max || s.count <= max ? s : HTMLText.excerpt(fromText: s, maxLength: max)
+  }
+
+  /// `trimmingCharacters(in: .whitespacesAndNewlines)`, without Foundation when both ends
+  /// are printable ASCII (nearly every link).
+  static func trimmed(_ s: String) -> String {
+    if let f = s.utf8.first, let l = s.utf8.last, f > 0x20, f < 0x7F, l > 0x20, l < 0x7F {
+      return s
+    }
+    return s.trimmingCharacters(in: .whitespacesAndNewlines)
   }
 
   static func host(of url: String) -> String? {
