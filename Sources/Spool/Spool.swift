@@ -70,10 +70,19 @@ public final class Spool: @unchecked Sendable {
     let lockPath = directory + "/.feedspool"
     lockFD = open(lockPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     if lockFD < 0 { throw FileIO.fail("open", lockPath) }
-    if flock(lockFD, LOCK_EX | LOCK_NB) != 0 {
-      let e = FileIO.fail("lock (another feedspool is using this spool)", lockPath)
-      close(lockFD)
-      throw e
+    // Another owner may be just letting go (a process still exiting, or the last
+    // reference of an earlier Spool in this process): wait up to two seconds.
+    var attempts = 0
+    while flock(lockFD, LOCK_EX | LOCK_NB) != 0 {
+      let code = errno
+      attempts += 1
+      if code != EWOULDBLOCK || attempts >= 200 {
+        errno = code
+        let e = FileIO.fail("lock (another feedspool is using this spool)", lockPath)
+        close(lockFD)
+        throw e
+      }
+      usleep(10_000)
     }
 
     logPath = DeliveryLog.path(spool: directory)

@@ -229,18 +229,23 @@ final class NotifyListener: @unchecked Sendable {
       try await Task.sleep(for: .milliseconds(50))
     }
     let fetcher = Fetcher(userAgent: "test", policy: NetworkPolicy())
-    let result = await fetcher.fetch(
-      FetchRequest(url: "http://127.0.0.1:\(port)/metrics", trusted: true))
-    guard case .fetched(let r) = result else {
-      Issue.record("no metrics: \(result)")
-      return
-    }
-    let body = String(decoding: r.body, as: UTF8.self)
+    // Files appear in new/ a moment before their counters move: scrape until the
+    // five deliveries are counted (bounded).
+    var body = ""
+    var delivered: [Int] = []
+    let scrapeEnd = Date().addingTimeInterval(10)
+    repeat {
+      let result = await fetcher.fetch(
+        FetchRequest(url: "http://127.0.0.1:\(port)/metrics", trusted: true))
+      if case .fetched(let r) = result { body = String(decoding: r.body, as: UTF8.self) }
+      delivered = body.split(separator: "\n")
+        .filter { $0.hasPrefix("feedspool_articles_delivered_total{") }
+        .compactMap { $0.split(separator: " ").last.flatMap { Int($0) } }
+      if delivered.reduce(0, +) == 5 { break }
+      try await Task.sleep(for: .milliseconds(100))
+    } while Date() < scrapeEnd
     #expect(body.contains("feedspool_fetches_total{"))
     #expect(body.contains("outcome=\"200\""))
-    let delivered = body.split(separator: "\n")
-      .filter { $0.hasPrefix("feedspool_articles_delivered_total{") }
-      .compactMap { $0.split(separator: " ").last.flatMap { Int($0) } }
     #expect(delivered.reduce(0, +) == 5)
     #expect(body.contains("feedspool_dedup_hits_total{"))
     #expect(body.contains("feedspool_fetch_duration_seconds"))
