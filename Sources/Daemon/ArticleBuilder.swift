@@ -21,7 +21,9 @@ enum ArticleBuilder {
     for c in candidates {
       let trimmed = trimmed(c)
       if let canon = CanonicalURL.canonicalize(trimmed, base: item.baseURL ?? base) {
-        let original = CanonicalURL.normalize(trimmed, base: item.baseURL ?? base, removingTracking: false) ?? trimmed
+        let original =
+          CanonicalURL.normalize(trimmed, base: item.baseURL ?? base, removingTracking: false)
+          ?? trimmed
         return (original, canon)
       }
     }
@@ -66,7 +68,9 @@ enum ArticleBuilder {
       capped($0, 200)
     }
     a.providerDomain = host(of: canonical).flatMap { RegistrableDomain.of(host: $0) }
-    if a.providerName == nil, let d = a.providerDomain { a.providerName = (ProviderName.fallback(domain: d) ?? d) }
+    if a.providerName == nil, let d = a.providerDomain {
+      a.providerName = (ProviderName.fallback(domain: d) ?? d)
+    }
     a.topics = uniqued(item.tags.map { HTMLText.plainText(fromHTML: $0) } + origin.topics)
     a.images = images(of: item, bodyImages: converted.images, page: page)
     a.author = item.author.map { capped(HTMLText.plainText(fromHTML: $0), 200) }.flatMap {
@@ -103,7 +107,9 @@ enum ArticleBuilder {
     a.excerpt = page.excerpt.flatMap { $0.isEmpty ? nil : capped($0, 500) }
     a.originalURL = requestedURL == canonical ? nil : requestedURL
     a.providerDomain = host(of: canonical).flatMap { RegistrableDomain.of(host: $0) }
-    a.providerName = page.siteName.map { capped($0, 200) } ?? a.providerDomain.map { (ProviderName.fallback(domain: $0) ?? $0) }
+    a.providerName =
+      page.siteName.map { capped($0, 200) }
+      ?? a.providerDomain.map { (ProviderName.fallback(domain: $0) ?? $0) }
     a.topics = uniqued(origin.topics)
     a.images = page.images.prefix(5).map { Article.Image(url: $0) }
     a.author = page.byline.map { capped($0, 200) }
@@ -118,7 +124,8 @@ enum ArticleBuilder {
     var seen = Set<String>()
     func add(_ url: String?, _ w: String? = nil, _ h: String? = nil) {
       guard let url, CanonicalURL.isHTTPURL(url), seen.insert(url).inserted else { return }
-      out.append(Article.Image(url: url, width: w.flatMap { Int($0) }, height: h.flatMap { Int($0) }))
+      out.append(
+        Article.Image(url: url, width: w.flatMap { Int($0) }, height: h.flatMap { Int($0) }))
     }
     for t in item.thumbnails { add(t.url, t.width, t.height) }
     for m in item.mediaContent
