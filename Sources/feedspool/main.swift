@@ -221,6 +221,8 @@ struct Status: AsyncParsableCommand {
         state = "done"
       } else if s.lastFetch == nil {
         state = "new"
+      } else if s.lastStatus == "offline" {
+        state = "waiting for the network"
       } else {
         state = s.errorCount > 0 ? "failing" : "ok"
       }
