@@ -322,9 +322,13 @@ struct ConfigReader {
     return t
   }
 
-  mutating func feed(_ n: Node, _ field: String) -> Config.FeedConfig? {
-    // A bare string is a feed URL.
-    if case .scalar = n { return url(n, field).map { Config.FeedConfig(url: $0) } }
+  /// One list entry: a bare URL, or a mapping with `url` whose other keys go to
+  /// `key` (which returns false for a key it does not know).
+  mutating func entry<T>(
+    _ n: Node, _ field: String, make: (String) -> T,
+    key: (inout ConfigReader, inout T, String, Node, String) -> Bool
+  ) -> T? {
+    if case .scalar = n { return url(n, field).map(make) }
     guard let map = n.mapping else {
       errors.append(issue(n, field, "must be a mapping with a url"))
       return nil
@@ -334,46 +338,40 @@ struct ConfigReader {
       return nil
     }
     guard let u = url(urlNode, field + ".url") else { return nil }
-    var f = Config.FeedConfig(url: u)
+    var value = make(u)
     for (k, v) in map {
-      guard let key = k.string else { continue }
-      let path = field + "." + key
-      switch key {
-      case "url": break
-      case "topics": f.topics = stringList(v, path)
-      case "category": if let s = string(v, path) { f.category = s }
-      case "interval": f.interval = duration(v, path)
-      case "fullText", "full_text": if let b = bool(v, path) { f.fullText = b }
-      case "title", "name": f.title = string(v, path)
-      default: warnings.append(issue(k, path, "unknown key (ignored)"))
+      guard let name = k.string, name != "url" else { continue }
+      let path = field + "." + name
+      if !key(&self, &value, name, v, path) {
+        warnings.append(issue(k, path, "unknown key (ignored)"))
       }
     }
-    return f
+    return value
+  }
+
+  mutating func feed(_ n: Node, _ field: String) -> Config.FeedConfig? {
+    entry(n, field, make: Config.FeedConfig.init(url:)) { r, f, name, v, path in
+      switch name {
+      case "topics": f.topics = r.stringList(v, path)
+      case "category": if let s = r.string(v, path) { f.category = s }
+      case "interval": f.interval = r.duration(v, path)
+      case "fullText", "full_text": if let b = r.bool(v, path) { f.fullText = b }
+      case "title", "name": f.title = r.string(v, path)
+      default: return false
+      }
+      return true
+    }
   }
 
   mutating func article(_ n: Node, _ field: String) -> Config.ArticleConfig? {
-    if case .scalar = n { return url(n, field).map { Config.ArticleConfig(url: $0) } }
-    guard let map = n.mapping else {
-      errors.append(issue(n, field, "must be a mapping with a url"))
-      return nil
-    }
-    guard let urlNode = map["url"] else {
-      errors.append(issue(n, field + ".url", "is missing"))
-      return nil
-    }
-    guard let u = url(urlNode, field + ".url") else { return nil }
-    var a = Config.ArticleConfig(url: u)
-    for (k, v) in map {
-      guard let key = k.string else { continue }
-      let path = field + "." + key
-      switch key {
-      case "url": break
-      case "topics": a.topics = stringList(v, path)
-      case "category": if let s = string(v, path) { a.category = s }
-      default: warnings.append(issue(k, path, "unknown key (ignored)"))
+    entry(n, field, make: Config.ArticleConfig.init(url:)) { r, a, name, v, path in
+      switch name {
+      case "topics": a.topics = r.stringList(v, path)
+      case "category": if let s = r.string(v, path) { a.category = s }
+      default: return false
       }
+      return true
     }
-    return a
   }
 
   mutating func network(_ n: Node, into net: inout Config.NetworkConfig) {
