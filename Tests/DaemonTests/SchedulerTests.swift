@@ -248,3 +248,53 @@ struct DueQueueTests {
     #expect(q.isEmpty)
   }
 }
+
+struct OriginGateTests {
+  /// Counts how many bodies run at once, per origin.
+  actor Probe {
+    var now: [String: Int] = [:]
+    var peak: [String: Int] = [:]
+    var starts: [String: [ContinuousClock.Instant]] = [:]
+    func enter(_ o: String) {
+      now[o, default: 0] += 1
+      peak[o] = max(peak[o] ?? 0, now[o]!)
+      starts[o, default: []].append(.now)
+    }
+    func leave(_ o: String) { now[o, default: 0] -= 1 }
+  }
+
+  @Test func atMostTheLimitInFlightPerOriginAndOthersNotHeldUp() async {
+    let gate = OriginGate(limit: 2, spacing: .zero)
+    let probe = Probe()
+    await withTaskGroup(of: Void.self) { g in
+      for i in 0..<12 {
+        let origin = i % 3 == 0 ? "https://b.example:443" : "https://a.example:443"
+        g.addTask {
+          await gate.with(origin) {
+            await probe.enter(origin)
+            try? await Task.sleep(for: .milliseconds(20))
+            await probe.leave(origin)
+          }
+        }
+      }
+    }
+    #expect(await probe.peak["https://a.example:443"] == 2)
+    #expect(await probe.peak["https://b.example:443"] ?? 0 <= 2)
+    #expect(await probe.starts["https://b.example:443"]?.count == 4)
+  }
+
+  @Test func requestsToOneOriginAreSpacedApart() async {
+    let gate = OriginGate(limit: 4, spacing: .milliseconds(100))
+    let probe = Probe()
+    await withTaskGroup(of: Void.self) { g in
+      for _ in 0..<4 {
+        g.addTask { await gate.with("o") { await probe.enter("o") } }
+      }
+    }
+    let starts = (await probe.starts["o"] ?? []).sorted()
+    #expect(starts.count == 4)
+    for (a, b) in zip(starts, starts.dropFirst()) {
+      #expect(b - a >= .milliseconds(95))
+    }
+  }
+}
