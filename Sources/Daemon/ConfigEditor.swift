@@ -1,3 +1,4 @@
+import Articles
 import Foundation
 import Yams
 
@@ -581,31 +582,10 @@ enum YAMLScalar {
     return true
   }
 
-  static func doubleQuoted(_ s: String) -> String {
-    var out = "\""
-    for c in s.unicodeScalars {
-      switch c {
-      case "\"": out += "\\\""
-      case "\\": out += "\\\\"
-      case "\n": out += "\\n"
-      case "\t": out += "\\t"
-      case "\r": out += "\\r"
-      case "\u{0}": out += "\\0"
-      case "\u{85}": out += "\\N"
-      case "\u{2028}": out += "\\L"
-      case "\u{2029}": out += "\\P"
-      default:
-        if c.value < 0x20 || c.value == 0x7F || (0x80...0x9F).contains(c.value) {
-          out += "\\x" + String(format: "%02X", c.value)
-        } else if c.value == 0xFEFF {
-          out += "\\uFEFF"
-        } else {
-          out.unicodeScalars.append(c)
-        }
-      }
-    }
-    return out + "\""
-  }
+  /// A YAML double-quoted scalar: the front matter writer's quoting, which reads
+  /// back exactly through YAML 1.1 and 1.2 parsers.
+  static func doubleQuoted(_ s: String) -> String { FrontMatter.quoted(s) }
+
 }
 
 extension ConfigEditor {
