@@ -67,7 +67,7 @@ enum ArticleBuilder {
     a.providerName = (page?.siteName ?? (feedTitle?.isEmpty == false ? feedTitle : nil)).map {
       capped($0, 200)
     }
-    a.providerDomain = host(of: canonical).flatMap { RegistrableDomain.of(host: $0) }
+    a.providerDomain = RegistrableDomain.of(url: canonical)
     if a.providerName == nil, let d = a.providerDomain {
       a.providerName = (ProviderName.fallback(domain: d) ?? d)
     }
@@ -89,8 +89,8 @@ enum ArticleBuilder {
     // The page's own canonical link wins only when it stays on the same site.
     var canonical = CanonicalURL.canonicalize(finalURL) ?? CanonicalURL.canonicalize(requestedURL)
     if let c = page.canonicalURL.flatMap({ CanonicalURL.canonicalize($0, base: finalURL) }),
-      host(of: c).flatMap({ RegistrableDomain.of(host: $0) })
-        == host(of: finalURL).flatMap({ RegistrableDomain.of(host: $0) })
+      RegistrableDomain.of(url: c)
+        == RegistrableDomain.of(url: finalURL)
     {
       canonical = c
     }
@@ -106,7 +106,7 @@ enum ArticleBuilder {
     a.category = origin.category
     a.excerpt = page.excerpt.flatMap { $0.isEmpty ? nil : capped($0, 500) }
     a.originalURL = requestedURL == canonical ? nil : requestedURL
-    a.providerDomain = host(of: canonical).flatMap { RegistrableDomain.of(host: $0) }
+    a.providerDomain = RegistrableDomain.of(url: canonical)
     a.providerName =
       page.siteName.map { capped($0, 200) }
       ?? a.providerDomain.map { (ProviderName.fallback(domain: $0) ?? $0) }
@@ -160,10 +160,6 @@ enum ArticleBuilder {
       return s
     }
     return s.trimmingCharacters(in: .whitespacesAndNewlines)
-  }
-
-  static func host(of url: String) -> String? {
-    URLComponents(string: url)?.host?.lowercased()
   }
 
   static func uniqued(_ xs: [String]) -> [String] {

@@ -1,3 +1,4 @@
+import Articles
 import Foundation
 
 /// Hand-written date parsers for the formats feeds use: RFC 822/1123 (with the
@@ -369,30 +370,8 @@ public enum FeedDate {
     "october", "november", "december",
   ]
 
-  /// "2003-12-31T10:14:55Z": the scorer's and the article format's shape.
-  public static func iso(_ date: Date) -> String {
-    let t = Int(date.timeIntervalSince1970.rounded(.down))
-    var days = t / 86400
-    var secs = t % 86400
-    if secs < 0 {
-      secs += 86400
-      days -= 1
-    }
-    // Civil from days.
-    let z = days + 719468
-    let era = (z >= 0 ? z : z - 146096) / 146097
-    let doe = z - era * 146097
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
-    var y = yoe + era * 400
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-    let mp = (5 * doy + 2) / 153
-    let d = doy - (153 * mp + 2) / 5 + 1
-    let m = mp < 10 ? mp + 3 : mp - 9
-    if m <= 2 { y += 1 }
-    func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
-    var ys = String(y)
-    while ys.count < 4 { ys = "0" + ys }
-    return
-      "\(ys)-\(two(m))-\(two(d))T\(two(secs / 3600)):\(two(secs / 60 % 60)):\(two(secs % 60))Z"
-  }
+  /// "2003-12-31T10:14:55Z": the scorer's and the article format's shape (the article
+  /// file's own RFC 3339 writer).
+  public static func iso(_ date: Date) -> String { RFC3339.string(from: date) }
+
 }
