@@ -47,9 +47,9 @@ public func fuzzURL(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
   return 0
 }
 
-func check(_ ok: Bool, _ what: String, _ reference: String, _ base: String?, _ result: String) {
+func check(_ ok: Bool, _ what: @autoclosure () -> String, _ reference: String, _ base: String?, _ result: String) {
   guard !ok else { return }
   fatalError(
-    "CanonicalURL: \(what)\n  reference: \(String(reflecting: reference))\n  base: \(String(reflecting: base))\n  result: \(String(reflecting: result))"
+    "CanonicalURL: \(what())\n  reference: \(String(reflecting: reference))\n  base: \(String(reflecting: base))\n  result: \(String(reflecting: result))"
   )
 }
