@@ -283,7 +283,25 @@ struct FeedBytes {
 
   // MARK: Well-formedness repairs
 
-  static let xmlEntities: Set<String> = ["amp", "lt", "gt", "quot", "apos"]
+  /// `p[s..<e]` is one of XML's five predefined entity names (compared as bytes).
+  @inline(__always) static func isPredefinedEntity(
+    _ p: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int
+  ) -> Bool {
+    switch e - s {
+    case 2: return (p[s] == 0x6C || p[s] == 0x67) && p[s + 1] == 0x74  // lt gt
+    case 3: return p[s] == 0x61 && p[s + 1] == 0x6D && p[s + 2] == 0x70  // amp
+    case 4:
+      return (p[s] == 0x71 && p[s + 1] == 0x75 && p[s + 2] == 0x6F && p[s + 3] == 0x74)  // quot
+        || (p[s] == 0x61 && p[s + 1] == 0x70 && p[s + 2] == 0x6F && p[s + 3] == 0x73)  // apos
+    default: return false
+    }
+  }
+
+  /// Bytes the well-formedness pass steps over: all but '<', '&' and the C0 controls
+  /// other than tab, line feed and carriage return.
+  static let ordinary: [Bool] = (0..<256).map { b in
+    b != 0x3C && b != 0x26 && (b >= 0x20 || b == 0x09 || b == 0x0A || b == 0x0D)
+  }
 
   /// Entities declared in the internal DTD subset.
   static func declaredEntities(_ p: UnsafeBufferPointer<UInt8>) -> Set<String> {
@@ -349,6 +367,7 @@ struct FeedBytes {
       var copying = false
       var copiedUpTo = 0
       var declared: Set<String>?
+      let ordinary = Self.ordinary
       func begin(_ at: Int) {
         if !copying {
           copying = true
@@ -359,16 +378,7 @@ struct FeedBytes {
       var i = 0
       while i < n {
         // Fast path over ordinary bytes: everything but '<', '&' and control characters.
-        while i < n {
-          let b = p[i]
-          if b > 0x3C || (b > 0x26 && b < 0x3C) || (b >= 0x20 && b < 0x26) || b == 0x0A
-            || b == 0x0D || b == 0x09
-          {
-            i += 1
-          } else {
-            break
-          }
-        }
+        while i < n, ordinary[Int(p[i])] { i += 1 }
         if i >= n { break }
         let c = p[i]
         if c == 0x3C {  // '<': skip comments, CDATA, PIs and the DOCTYPE verbatim
@@ -450,11 +460,11 @@ struct FeedBytes {
             let s = k
             while k < n, k - s < 32, Self.isNameByte(p[k]) { k += 1 }
             if k > s, k < n, p[k] == 0x3B {
-              let name = String(decoding: p[s..<k], as: UTF8.self)
-              if Self.xmlEntities.contains(name) {
+              if Self.isPredefinedEntity(p, s, k) {
                 i = k + 1
                 continue
               }
+              let name = String(decoding: p[s..<k], as: UTF8.self)
               if declared == nil { declared = Self.declaredEntities(p) }
               if declared!.contains(name) {
                 i = k + 1

@@ -109,10 +109,11 @@ struct Parse: AsyncParsableCommand {
   @Option(help: "The URL it was served from (base for relative links).") var url: String?
   @Option(help: "A JSON file of the HTTP response headers (for the charset).") var headers: String?
   @Option(help: "Parse every file listed (one path a line) and print items=N.") var list: String?
+  @Option(help: "With --list: threads to parse on (default: one per core).") var jobs: Int?
 
   func run() async throws {
     if let list {
-      let r = FeedParser.parseList(list)
+      let r = FeedParser.parseList(list, jobs: jobs)
       print("items=\(r.items)")
       if r.errors > 0 { FileHandle.standardError.write(Data("errors=\(r.errors)\n".utf8)) }
       return
