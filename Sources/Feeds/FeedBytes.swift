@@ -248,8 +248,14 @@ struct FeedBytes {
     return body.withUnsafeBufferPointer { p -> ([UInt8]?, Bool) in
       var i = 0
       let n = p.count
-      // Fast scan.
+      // Fast scan: eight ASCII bytes at a time, sequence by sequence elsewhere.
+      guard let base = p.baseAddress else { return (nil, false) }
+      let raw = UnsafeRawPointer(base)
       while i < n {
+        if i + 8 <= n, raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+          i += 8
+          continue
+        }
         if p[i] < 0x80 {
           i += 1
           continue
@@ -295,6 +301,16 @@ struct FeedBytes {
         || (p[s] == 0x61 && p[s + 1] == 0x70 && p[s + 2] == 0x6F && p[s + 3] == 0x73)  // apos
     default: return false
     }
+  }
+
+  /// Whether any of eight bytes may be '<', '&' or below 0x20 (exact: false means none is).
+  @inline(__always) static func mayHoldSpecial(_ w: UInt64) -> Bool {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    let below20 = (w &- ones &* 0x20) & ~w & highs
+    let lt = w ^ (ones &* 0x3C)
+    let amp = w ^ (ones &* 0x26)
+    return (below20 | ((lt &- ones) & ~lt & highs) | ((amp &- ones) & ~amp & highs)) != 0
   }
 
   /// Bytes the well-formedness pass steps over: all but '<', '&' and the C0 controls
@@ -368,6 +384,8 @@ struct FeedBytes {
       var copiedUpTo = 0
       var declared: Set<String>?
       let ordinary = Self.ordinary
+      guard let base = p.baseAddress else { return nil }
+      let raw = UnsafeRawPointer(base)
       func begin(_ at: Int) {
         if !copying {
           copying = true
@@ -378,7 +396,15 @@ struct FeedBytes {
       var i = 0
       while i < n {
         // Fast path over ordinary bytes: everything but '<', '&' and control characters.
-        while i < n, ordinary[Int(p[i])] { i += 1 }
+        while i < n {
+          if i + 8 <= n, !Self.mayHoldSpecial(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) {
+            i += 8
+          } else if ordinary[Int(p[i])] {
+            i += 1
+          } else {
+            break
+          }
+        }
         if i >= n { break }
         let c = p[i]
         if c == 0x3C {  // '<': skip comments, CDATA, PIs and the DOCTYPE verbatim

@@ -1,5 +1,9 @@
 import XML
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// Cleans HTML found in feeds: keeps an allow-list of elements and attributes, drops
 /// `script`/`style`/`applet` with their content, event handlers, `javascript:` and other
 /// unsafe URLs, and CSS beyond a small safe subset; resolves relative URLs against the
@@ -228,9 +232,15 @@ public enum HTMLSanitizer {
       if !skipping, end > textStart { appendText(p, textStart, end, into: &out) }
     }
 
+    let start = UnsafeMutablePointer(mutating: p.baseAddress!)
     while i < n {
       guard p[i] == 0x3C else {
-        i += 1
+        // Text runs to the next '<'.
+        if let hit = memchr(start + i, 0x3C, n - i) {
+          i = hit.assumingMemoryBound(to: UInt8.self) - start
+        } else {
+          i = n
+        }
         continue
       }
       let c1 = p[i + 1]
@@ -474,9 +484,19 @@ public enum HTMLSanitizer {
   ) {
     var i = s
     var run = s  // start of bytes not yet copied
+    let start = UnsafeMutablePointer(mutating: p.baseAddress!)
     while i < e {
       let c = p[i]
-      if c == 0x26 && p[i + 1] == 0x23 {
+      if c != 0x26 {
+        // Only references can change; skip to the next '&'.
+        if let hit = memchr(start + i, 0x26, e - i) {
+          i = hit.assumingMemoryBound(to: UInt8.self) - start
+        } else {
+          i = e
+        }
+        continue
+      }
+      if p[i + 1] == 0x23 {
         var k = i + 2
         var hex = false
         if p[k] == 0x78 || p[k] == 0x58 {
@@ -522,6 +542,10 @@ public enum HTMLSanitizer {
 
   /// A decoded value has every `&` escaped; a raw one keeps its references as written.
   static func appendAttributeEscaped(_ v: String, decoded: Bool, into out: inout [UInt8]) {
+    if !v.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 }) {
+      out.append(contentsOf: v.utf8)
+      return
+    }
     for b in v.utf8 {
       switch b {
       case 0x26: if decoded { out.append(contentsOf: Array("&amp;".utf8)) } else { out.append(b) }

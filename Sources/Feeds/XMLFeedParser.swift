@@ -91,8 +91,13 @@ final class XMLFeedParser {
   /// The root element's namespace: whatever it is (a draft Atom namespace, say), the
   /// feed's own elements live there.
   var rootNamespace: String?
-  /// FeedNamespace per libxml2 namespace declaration, so that URIs are compared once.
-  var namespaceCache: [Int: FeedNamespace] = [:]
+  /// FeedNamespace per libxml2 namespace declaration (with its URI, to check a hit), so
+  /// that URIs are classified once.
+  var namespaceCache: [Int: ([UInt8], FeedNamespace)] = [:]
+  /// Lowercased local names by their address in the parser's dictionary.
+  var nameCache: [Int: String] = [:]
+  /// `key` of elements without a namespace, by the address of their name.
+  var plainKeyCache: [Int: (FeedNamespace, String)] = [:]
 
   init(document: XMLDocument) { self.document = document }
 
@@ -161,18 +166,37 @@ final class XMLFeedParser {
   // MARK: Element identity
 
   func key(_ el: XMLNode) -> (FeedNamespace, String) {
-    let name = Self.lowerASCII(el.name)
-    if let id = el.namespaceIdentity {
-      if let ns = namespaceCache[id] { return (ns, name) }
-      let uri = el.namespaceURI
-      let ns = uri == rootNamespace ? .core : FeedNamespace.of(uri)
-      namespaceCache[id] = ns
-      return (ns, name)
+    let interned = el.internedNameKey
+    guard let id = el.namespaceIdentity else {
+      guard let interned else { return Self.plainKey(Self.lowerASCII(el.name)) }
+      if let hit = plainKeyCache[interned] { return hit }
+      let r = Self.plainKey(Self.lowerASCII(el.name))
+      plainKeyCache[interned] = r
+      return r
     }
-    if let colon = name.firstIndex(of: ":") {
+    let name: String
+    if let interned, let cached = nameCache[interned] {
+      name = cached
+    } else {
+      name = Self.lowerASCII(el.name)
+      if let interned { nameCache[interned] = name }
+    }
+    // A declaration's address can be reused once its element is freed (streaming), so a
+    // hit counts only when the URI is still the same.
+    if let (uri, ns) = namespaceCache[id], el.namespaceURIIs(uri) { return (ns, name) }
+    let uri = el.namespaceURI
+    let ns = uri == rootNamespace ? .core : FeedNamespace.of(uri)
+    namespaceCache[id] = (Array((uri ?? "").utf8), ns)
+    return (ns, name)
+  }
+
+  /// An element without a namespace: a `prefix:` written without its declaration (bozo
+  /// documents) still says where it belongs.
+  static func plainKey(_ name: String) -> (FeedNamespace, String) {
+    if let colon = name.utf8.firstIndex(of: 0x3A) {
       return (
         FeedNamespace.ofPrefix(String(name[..<colon])),
-        String(name[name.index(after: colon)...]).lowercased()
+        String(name[name.utf8.index(after: colon)...]).lowercased()
       )
     }
     return (.core, name.lowercased())
@@ -675,7 +699,14 @@ final class XMLFeedParser {
       s.utf8.withContiguousStorageIfAvailable { p -> Bool in
         var i = 0
         let n = p.count
+        guard let base = p.baseAddress else { return false }
+        let raw = UnsafeRawPointer(base)
         while i + 1 < n {
+          // Eight ASCII bytes at a time.
+          if i + 8 <= n, raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+            i += 8
+            continue
+          }
           if p[i] == 0xC2 && p[i + 1] >= 0x80 && p[i + 1] <= 0x9F { return true }
           i += 1
         }

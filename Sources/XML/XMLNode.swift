@@ -45,6 +45,31 @@ public struct XMLNode: @unchecked Sendable {
     return Int(bitPattern: ns)
   }
 
+  /// The local name's address in the parser's dictionary, when it is interned there: equal
+  /// for equal names and never reused while the document lives, so a cache key that saves
+  /// building a String per element. nil when the name is not interned (its address could
+  /// then be reused by another name after the node is freed).
+  public var internedNameKey: Int? {
+    guard let n = ptr.pointee.name, let doc = ptr.pointee.doc, let dict = doc.pointee.dict,
+      xmlDictOwns(dict, n) == 1
+    else { return nil }
+    return Int(bitPattern: n)
+  }
+
+  /// Whether the element's namespace URI is exactly `uri` (bytes compared; false when it has
+  /// no namespace).
+  public func namespaceURIIs(_ uri: [UInt8]) -> Bool {
+    guard let ns = ptr.pointee.ns, let href = ns.pointee.href else { return false }
+    return uri.withUnsafeBufferPointer { u in
+      var i = 0
+      while i < u.count {
+        if href[i] != u[i] { return false }  // a NUL in href ends the match here
+        i += 1
+      }
+      return href[u.count] == 0
+    }
+  }
+
   /// Namespace prefix as written, if any.
   public var prefix: String? {
     guard let ns = ptr.pointee.ns, let p = ns.pointee.prefix else { return nil }
