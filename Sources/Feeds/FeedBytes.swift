@@ -17,12 +17,6 @@ struct FeedBytes {
   var bozo = false
   var bozoReason: String?
 
-  static func prepare(_ input: [UInt8], contentType: String?) -> FeedBytes {
-    var out = decode(input, contentType: contentType)
-    out.fixWellFormedness()
-    return out
-  }
-
   // MARK: Encoding
 
   static func charset(fromContentType ct: String?) -> String? {
@@ -288,6 +282,29 @@ struct FeedBytes {
   }
 
   // MARK: Well-formedness repairs
+
+  /// Whether the prolog (before the root element) holds a `<!DOCTYPE`.
+  static func hasDoctype(_ bytes: [UInt8]) -> Bool {
+    bytes.withUnsafeBufferPointer { p in
+      let n = p.count
+      var i = 0
+      while i < n {
+        guard let lt = p[i..<n].firstIndex(of: 0x3C) else { return false }
+        if lt + 1 < n, p[lt + 1] == 0x3F {  // <? ... ?>
+          i = skip(to: [0x3F, 0x3E], p, from: lt + 2)
+        } else if lt + 3 < n, p[lt + 1] == 0x21, p[lt + 2] == 0x2D, p[lt + 3] == 0x2D {
+          i = skip(to: [0x2D, 0x2D, 0x3E], p, from: lt + 4)
+        } else {
+          // "<!DOCTYPE" (any case: a lowercase one is an error libxml2 reports anyway).
+          let word = Array("doctype".utf8)
+          guard lt + 2 + word.count <= n, p[lt + 1] == 0x21 else { return false }
+          for k in 0..<word.count where p[lt + 2 + k] | 0x20 != word[k] { return false }
+          return true
+        }
+      }
+      return false
+    }
+  }
 
   /// `p[s..<e]` is one of XML's five predefined entity names (compared as bytes).
   @inline(__always) static func isPredefinedEntity(

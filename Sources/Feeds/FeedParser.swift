@@ -28,16 +28,28 @@ public enum FeedParser {
       feed.bozo = false
       return feed
     }
-    let prepared = FeedBytes.prepare(bytes, contentType: contentType)
+    var prepared = FeedBytes.decode(bytes, contentType: contentType)
     guard prepared.bytes.contains(UInt8(ascii: "<")) else { throw .notAFeed("no markup") }
+    // The well-formedness repairs (undeclared entities, bare '&', control characters) are
+    // needed only where libxml2 would stop at a fatal error, or, with a DOCTYPE, where it
+    // would quietly drop an entity it cannot resolve. Without a DOCTYPE the streaming
+    // reader tries the document as it is and the repairs run only if it fails: most
+    // feeds are well-formed and skip a pass over every byte.
+    var repaired = false
+    if FeedBytes.hasDoctype(prepared.bytes) {
+      prepared.fixWellFormedness()
+      repaired = true
+    }
     var reasons: [String] = []
-    if let r = prepared.bozoReason { reasons.append(r) }
     var feed: ParsedFeed
     // Well-formed RSS and Atom stream item by item (bounded memory); anything else,
     // and any document the reader finds an error in, goes to the recovering DOM parser.
     if let streamed = streamingParse(prepared, url: url) {
       feed = streamed
+      if let r = prepared.bozoReason { reasons.append(r) }
     } else {
+      if !repaired { prepared.fixWellFormedness() }
+      if let r = prepared.bozoReason { reasons.append(r) }
       let document: XMLDocument
       do {
         document = try XMLDocument.parseXML(prepared.bytes, url: url, encoding: prepared.encoding)
