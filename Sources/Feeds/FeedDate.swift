@@ -245,6 +245,11 @@ public enum FeedDate {
   /// wrong weekdays, two-digit years, numeric, named and military zones, dashes
   /// between date parts ("06-Nov-94"), month before day, asctime's order.
   static func rfc822(_ b: [UInt8]) -> Date? {
+    if let fast = rfc822Common(b) { return fast }
+    return rfc822General(b)
+  }
+
+  static func rfc822General(_ b: [UInt8]) -> Date? {
     // Tokenize: runs of letters, runs of digits (with ':' inside times), signs.
     var tokens: [[UInt8]] = []
     var i = 0
@@ -363,6 +368,74 @@ public enum FeedDate {
     guard let d = day, var y = year else { return nil }
     if yearDigits <= 2 { y += y < 50 ? 2000 : 1900 } else if yearDigits == 3 { y += 1900 }
     return make(y, month, d, hh, mi, ss, offsetSeconds: offset ?? 0)
+  }
+
+  /// The form nearly every feed writes, "Sun, 06 Nov 1994 08:49:37 +0000" (weekday and
+  /// seconds optional; zone numeric, GMT, UT, UTC or Z), read in one pass without the
+  /// general tokenizer. nil when the string is anything else; otherwise the same result
+  /// as the general reader.
+  static func rfc822Common(_ b: [UInt8]) -> Date?? {
+    let n = b.count
+    var i = 0
+    func letters3(_ at: Int) -> UInt32? {
+      guard at + 3 <= n, isAlpha(b[at]), isAlpha(b[at + 1]), isAlpha(b[at + 2]) else { return nil }
+      return UInt32(b[at] | 0x20) << 16 | UInt32(b[at + 1] | 0x20) << 8 | UInt32(b[at + 2] | 0x20)
+    }
+    func number(_ minDigits: Int, _ maxDigits: Int) -> (Int, Int)? {
+      var v = 0
+      var k = 0
+      while i < n, k < maxDigits, isDigit(b[i]) {
+        v = v * 10 + Int(b[i] - 0x30)
+        i += 1
+        k += 1
+      }
+      guard k >= minDigits, i >= n || !isDigit(b[i]) else { return nil }
+      return (v, k)
+    }
+    if let day = letters3(0) {
+      guard Self.packedDayNames.contains(day), n > 5, b[3] == 0x2C, b[4] == 0x20 else { return nil }
+      i = 5
+    }
+    guard let (d, _) = number(1, 2), i < n, b[i] == 0x20 else { return nil }
+    i += 1
+    guard let mon = letters3(i), let m = Self.packedMonthNames.firstIndex(of: mon),
+      i + 3 < n, b[i + 3] == 0x20
+    else { return nil }
+    i += 4
+    guard let (y, _) = number(4, 4), i < n, b[i] == 0x20 else { return nil }
+    i += 1
+    guard let (hh, _) = number(2, 2), i < n, b[i] == 0x3A else { return nil }
+    i += 1
+    guard let (mi, _) = number(2, 2) else { return nil }
+    var ss = 0
+    if i < n, b[i] == 0x3A {
+      i += 1
+      guard let (s, _) = number(2, 2) else { return nil }
+      ss = s
+    }
+    guard i + 1 < n, b[i] == 0x20 else { return nil }
+    i += 1
+    var offset = 0
+    if b[i] == 0x2B || b[i] == 0x2D {
+      let sign = b[i] == 0x2D ? -1 : 1
+      i += 1
+      guard let (v, k) = number(4, 4), k == 4, i == n else { return nil }
+      guard v / 100 <= 23, v % 100 <= 59 else { return nil }
+      offset = sign * (v / 100 * 3600 + v % 100 * 60)
+    } else {
+      let rest = b[i..<n].map { $0 | 0x20 }
+      guard rest == [0x67, 0x6D, 0x74] || rest == [0x75, 0x74] || rest == [0x75, 0x74, 0x63]
+        || rest == [0x7A]
+      else { return nil }
+    }
+    return .some(make(y, m + 1, d, hh, mi, ss, offsetSeconds: offset))
+  }
+
+  static let packedDayNames: [UInt32] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"].map {
+    $0.utf8.reduce(0) { $0 << 8 | UInt32($1) }
+  }
+  static let packedMonthNames: [UInt32] = monthNames.map {
+    $0.utf8.reduce(0) { $0 << 8 | UInt32($1) }
   }
 
   static let fullMonthNames: [String] = [

@@ -49,27 +49,6 @@ enum FeedNamespace {
   }
 }
 
-/// An element's base URL, computed on first use.
-final class LazyBase {
-  let node: XMLNode
-  var computed = false
-  var value: String?
-  init(_ node: XMLNode) { self.node = node }
-  func get() -> String? {
-    if !computed {
-      value = node.baseURL
-      computed = true
-    }
-    return value
-  }
-}
-
-extension HTMLSanitizer {
-  static func sanitize(_ html: String, base: LazyBase) -> String {
-    sanitize(html, baseProvider: base.get)
-  }
-}
-
 /// How an element's content becomes an HTML string.
 enum TextKind {
   /// RSS titles: plain text unless it looks like HTML.
@@ -615,26 +594,26 @@ final class XMLFeedParser {
 
   /// The element's content as an HTML string, following its text construct rules.
   func text(_ el: XMLNode, _ kind: TextKind) -> String {
-    // The base is only worked out when a URL in the markup needs it.
-    let base = LazyBase(el)
+    // The base is only worked out when a URL in the markup needs it (the sanitizer asks
+    // at most once).
+    func base() -> String? { el.baseURL }
     var value: String
     switch kind {
     case .guess:
       if el.hasElementChildren {
-        value = HTMLSanitizer.sanitize(Self.markup(el), base: base)
+        value = HTMLSanitizer.sanitize(Self.markup(el), baseProvider: base)
       } else {
         let t = el.text.trimmed
-        value = Self.looksLikeHTML(t) ? HTMLSanitizer.sanitize(t, base: base) : t
+        value = Self.looksLikeHTML(t) ? HTMLSanitizer.sanitize(t, baseProvider: base) : t
       }
     case .html:
       if el.hasElementChildren {
-        value = HTMLSanitizer.sanitize(Self.markup(el), base: base)
+        value = HTMLSanitizer.sanitize(Self.markup(el), baseProvider: base)
       } else {
-        value = HTMLSanitizer.sanitize(
-          el.text.trimmed, base: base)
+        value = HTMLSanitizer.sanitize(el.text.trimmed, baseProvider: base)
       }
     case .xhtml:
-      value = HTMLSanitizer.sanitize(Self.markup(el), base: base)
+      value = HTMLSanitizer.sanitize(Self.markup(el), baseProvider: base)
     case .atom:
       value = atomText(el, base: base)
     }
@@ -643,7 +622,7 @@ final class XMLFeedParser {
 
   /// Atom text constructs. Plain text is returned as it is (feedparser's convention:
   /// only HTML and XHTML come back as markup); non-text media types are base64.
-  func atomText(_ el: XMLNode, base: LazyBase) -> String {
+  func atomText(_ el: XMLNode, base: () -> String?) -> String {
     var type = (el.attribute("type") ?? "text").lowercased().trimmed
     let mode = el.attribute("mode")?.lowercased()
     if type.isEmpty { type = "text" }
@@ -667,7 +646,7 @@ final class XMLFeedParser {
         // Markup inside a text or html construct: its escaped text is the real content.
         raw = Self.unescapeXML(raw)
       }
-      return HTMLSanitizer.sanitize(raw, base: base)
+      return HTMLSanitizer.sanitize(raw, baseProvider: base)
     }
     var raw = el.text
     if mode == "base64" || (!isText && !isHTML && !isXHTML && !isXML) {
@@ -677,9 +656,9 @@ final class XMLFeedParser {
       }
     }
     raw = raw.trimmed
-    if isHTML || isXHTML || isXML { return HTMLSanitizer.sanitize(raw, base: base) }
+    if isHTML || isXHTML || isXML { return HTMLSanitizer.sanitize(raw, baseProvider: base) }
     if mode == "escaped" && Self.looksLikeHTML(raw) {
-      return HTMLSanitizer.sanitize(raw, base: base)
+      return HTMLSanitizer.sanitize(raw, baseProvider: base)
     }
     return raw
   }

@@ -278,6 +278,31 @@ func iso(_ d: Date?) -> String? { d.map(FeedDate.iso) }
     #expect(p("Tue, 29 Feb 2000 00:00:00 GMT") == "2000-02-29T00:00:00Z")
   }
 
+  /// The one-pass reader of the common RFC 822 form agrees with the general reader
+  /// wherever it answers, and leaves every other shape to it.
+  @Test func commonRFC822FormAgreesWithGeneralReader() {
+    let taken = [
+      "Sun, 06 Nov 1994 08:49:37 GMT", "Sun, 6 Nov 1994 08:49 GMT", "06 Nov 1994 08:49:37 +0200",
+      "Thu, 06 Nov 1994 08:49:37 -0730", "sun, 06 nov 1994 08:49:37 utc", "Sun, 06 Nov 1994 08:49:37 Z",
+      "Tue, 29 Feb 2000 00:00:00 UT", "Mon, 32 Jan 2004 00:00:00 GMT", "Tue, 29 Feb 2001 00:00:00 GMT",
+      "Mon, 01 Jan 2004 10:99:00 GMT", "Mon, 01 Jan 2004 24:00:00 +0000", "Mon, 01 Jan 2004 10:00:00 +2400",
+      "Mon, 01 Jan 2004 10:00:00 +0099",
+    ]
+    for s in taken {
+      let b = Array(s.utf8)
+      let fast = FeedDate.rfc822Common(b)
+      #expect(fast != nil, "\(s) should take the one-pass reader")
+      #expect(fast.flatMap { $0 } == FeedDate.rfc822General(b), "\(s)")
+    }
+    let left = [
+      "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994", "06 Nov 94 08:49:37 EST",
+      "Sun, 06 Nov 1994 08:49:37", "Sun, 06 Nov 1994 08:49:37 -07:30", "Sun, 06 Nov 1994 08:49:37.5 GMT",
+      "Sun, 06 Nov 1994 08:49:37 N", "Sun, 06 Nov 1994 08:49:37 GMT+1", "Xyz, 06 Nov 1994 08:49:37 GMT",
+      "Sun, 06 November 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 ",
+    ]
+    for s in left { #expect(FeedDate.rfc822Common(Array(s.utf8)) == nil, "\(s)") }
+  }
+
   @Test func iso8601Variants() {
     #expect(p("2003-12-31T10:14:55Z") == "2003-12-31T10:14:55Z")
     #expect(p("2003-12-31T10:14:55.123-05:00") == "2003-12-31T15:14:55Z")
