@@ -728,6 +728,7 @@ final class XMLFeedParser {
   /// RSS gives no type: text that has an end tag or a character reference, and only
   /// tags the sanitizer accepts, is HTML.
   static func looksLikeHTML(_ s: String) -> Bool {
+    guard s.utf8.contains(where: { $0 == 0x3C || $0 == 0x26 }) else { return false }
     let b = Array(s.utf8)
     var hasEndTag = false
     var hasRef = false

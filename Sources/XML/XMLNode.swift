@@ -133,6 +133,7 @@ public struct XMLNode: @unchecked Sendable {
 
   /// Attribute by local name (no namespace), or in namespace `ns` when given.
   public func attribute(_ name: String, namespace ns: String? = nil) -> String? {
+    if ns == nil, let found = plainAttribute(name) { return found }
     let v: UnsafeMutablePointer<xmlChar>?
     if let ns {
       v = xmlGetNsProp(ptr, name, ns)
@@ -142,6 +143,36 @@ public struct XMLNode: @unchecked Sendable {
     guard let v else { return nil }
     defer { fs_xml_free(v) }
     return String(cString: v)
+  }
+
+  /// A no-namespace attribute read in place (no copy through libxml2's allocator): nil when
+  /// this walk cannot answer (a value made of several nodes, or absent while a DTD might
+  /// supply a default), `.some(nil)` when it is certainly absent.
+  func plainAttribute(_ name: String) -> String?? {
+    var name = name
+    return name.withUTF8 { want -> String?? in
+      var a = ptr.pointee.properties
+      while let attr = a {
+        if attr.pointee.ns == nil, let n = attr.pointee.name, Self.equals(n, want) {
+          guard let t = attr.pointee.children else { return .some("") }
+          guard t.pointee.next == nil, t.pointee.type == XML_TEXT_NODE, let c = t.pointee.content
+          else { return nil }
+          return .some(String(cString: c))
+        }
+        a = attr.pointee.next
+      }
+      return ptr.pointee.doc?.pointee.intSubset == nil ? .some(nil) : nil
+    }
+  }
+
+  /// A NUL-terminated C string equals these bytes.
+  static func equals(_ c: UnsafePointer<xmlChar>, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    var i = 0
+    while i < bytes.count {
+      if c[i] != bytes[i] { return false }
+      i += 1
+    }
+    return c[bytes.count] == 0
   }
 
   /// Every attribute: local name, namespace URI (nil if none), value.
