@@ -16,6 +16,37 @@ public enum HTMLSanitizer {
     sanitize(html, baseProvider: { base })
   }
 
+  /// `sanitize` over UTF-8 bytes (libxml2's text in place), ASCII whitespace trimmed first.
+  static func sanitize(trimming bytes: UnsafeBufferPointer<UInt8>, baseProvider: () -> String?)
+    -> String
+  {
+    var s = 0
+    var e = bytes.count
+    while s < e, isSpace(bytes[s]) { s += 1 }
+    while e > s, isSpace(bytes[e - 1]) { e -= 1 }
+    let p = UnsafeBufferPointer(rebasing: bytes[s..<e])
+    var plain = true
+    var i = 0
+    while i < p.count {
+      if p[i] == 0x3C || (p[i] == 0x26 && i + 1 < p.count && p[i + 1] == 0x23) {
+        plain = false
+        break
+      }
+      i += 1
+    }
+    if plain { return String(decoding: p, as: UTF8.self) }
+    var input = [UInt8](repeating: 0, count: p.count + 4)  // sentinels, as below
+    input.withUnsafeMutableBufferPointer { d in
+      _ = UnsafeMutableBufferPointer(rebasing: d[0..<p.count]).initialize(fromContentsOf: p)
+    }
+    var out: [UInt8] = []
+    out.reserveCapacity(p.count)
+    input.withUnsafeBufferPointer { q in
+      run(q, count: p.count, baseProvider: baseProvider, into: &out)
+    }
+    return String(decoding: out, as: UTF8.self)
+  }
+
   /// `baseProvider` is called at most once, and only when a relative URL needs it.
   static func sanitize(_ html: String, baseProvider: () -> String?) -> String {
     // Text without tags or numeric references comes out exactly as it went in.

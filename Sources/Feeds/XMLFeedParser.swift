@@ -308,7 +308,7 @@ final class XMLFeedParser {
         continue
       }
       let d = r.depth
-      let name = r.localName.lowercased()
+      let name = Self.lowerASCII(r.localName)
       if !atom && d == 1 && name == "channel" {
         if r.namespaceURI == "http://my.netscape.com/rdf/simple/0.9/" {
           format = .rss090
@@ -398,7 +398,7 @@ final class XMLFeedParser {
       case (.dc, "title"):
         dcTitle = text(el, .guess)
       case (.core, "link"):
-        let rel = (el.attribute("rel") ?? "alternate").lowercased()
+        let rel = el.attribute("rel").map(Self.lowerASCII) ?? "alternate"
         if rel == "enclosure" {
           if let href = el.attribute("href"), !href.isEmpty {
             item.enclosures.append(
@@ -423,7 +423,7 @@ final class XMLFeedParser {
         if !t.isEmpty {
           // Identifiers are opaque; only what is plainly a relative path is resolved.
           item.id = t.hasPrefix("/") || t.hasPrefix("./") || t.hasPrefix("../") ? resolve(t, el) : t
-          let perma = (el.attribute("isPermaLink") ?? "true").lowercased() != "false"
+          let perma = el.attribute("isPermaLink").map(Self.lowerASCII) != "false"
           if name == "guid" && perma { guidLink = item.id }
         }
       case (.core, "description"), (.core, "abstract"):
@@ -527,10 +527,10 @@ final class XMLFeedParser {
   /// when it is not a candidate for the entry's web link.
   func linkCandidate(_ el: XMLNode) -> (String, Int)? {
     guard let href = el.attribute("href"), !href.isEmpty else { return nil }
-    let rel = (el.attribute("rel") ?? "alternate").lowercased()
+    let rel = el.attribute("rel").map(Self.lowerASCII) ?? "alternate"
     guard rel == "alternate" || rel == "http://www.iana.org/assignments/relation/alternate"
     else { return nil }
-    let type = (el.attribute("type") ?? "").lowercased()
+    let type = el.attribute("type").map(Self.lowerASCII) ?? ""
     let rank: Int
     if type.isEmpty || type == "text/html" || type == "application/xhtml+xml" {
       rank = 1
@@ -610,7 +610,9 @@ final class XMLFeedParser {
       if el.hasElementChildren {
         value = HTMLSanitizer.sanitize(Self.markup(el), baseProvider: base)
       } else {
-        value = HTMLSanitizer.sanitize(el.text.trimmed, baseProvider: base)
+        value =
+          el.withSingleTextContent { HTMLSanitizer.sanitize(trimming: $0, baseProvider: base) }
+          ?? HTMLSanitizer.sanitize(el.text.trimmed, baseProvider: base)
       }
     case .xhtml:
       value = HTMLSanitizer.sanitize(Self.markup(el), baseProvider: base)
@@ -623,8 +625,8 @@ final class XMLFeedParser {
   /// Atom text constructs. Plain text is returned as it is (feedparser's convention:
   /// only HTML and XHTML come back as markup); non-text media types are base64.
   func atomText(_ el: XMLNode, base: () -> String?) -> String {
-    var type = (el.attribute("type") ?? "text").lowercased().trimmed
-    let mode = el.attribute("mode")?.lowercased()
+    var type = (el.attribute("type").map(Self.lowerASCII) ?? "text").trimmed
+    let mode = el.attribute("mode").map(Self.lowerASCII)
     if type.isEmpty { type = "text" }
     let isHTML = type == "html" || type == "text/html"
     let isXHTML = type == "xhtml" || type == "application/xhtml+xml"
@@ -647,6 +649,11 @@ final class XMLFeedParser {
         raw = Self.unescapeXML(raw)
       }
       return HTMLSanitizer.sanitize(raw, baseProvider: base)
+    }
+    if mode != "base64", isHTML || isXHTML || isXML,
+      let v = el.withSingleTextContent({ HTMLSanitizer.sanitize(trimming: $0, baseProvider: base) })
+    {
+      return v
     }
     var raw = el.text
     if mode == "base64" || (!isText && !isHTML && !isXHTML && !isXML) {

@@ -1,5 +1,9 @@
 import CLibXML2
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// A node of an `XMLDocument`. Keeps its document alive; never exposes a C type.
 public struct XMLNode: @unchecked Sendable {
   // @unchecked: read-only view of an immutable tree owned by `document`.
@@ -209,6 +213,17 @@ public struct XMLNode: @unchecked Sendable {
   }
 
   static let entityBudget = 1 << 20
+
+  /// When the element's content is exactly one text or CDATA node: `body` over its bytes
+  /// in place (valid UTF-8, libxml2's internal form), without building a String first.
+  /// nil otherwise (no content, several nodes, entity references, child elements).
+  public func withSingleTextContent<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R? {
+    guard let t = ptr.pointee.children, t.pointee.next == nil,
+      t.pointee.type == XML_TEXT_NODE || t.pointee.type == XML_CDATA_SECTION_NODE,
+      let c = t.pointee.content
+    else { return nil }
+    return body(UnsafeBufferPointer(start: c, count: strlen(UnsafeRawPointer(c).assumingMemoryBound(to: CChar.self))))
+  }
 
   static func collectText(
     _ first: xmlNodePtr?, into out: inout String, depth: Int, budget: inout Int
