@@ -249,23 +249,35 @@ public enum FeedParser {
   }
 }
 
-/// The whole file, read straight into one buffer (no intermediate `Data`).
+/// The whole file, read straight into one buffer (no intermediate `Data` or chunk copies).
 func readFile(_ path: String) -> [UInt8]? {
-  guard let f = fopen(path, "rb") else { return nil }
-  defer { fclose(f) }
-  var out: [UInt8] = []
-  var chunk = [UInt8](repeating: 0, count: 1 << 16)
-  if fseek(f, 0, SEEK_END) == 0 {
-    let size = ftell(f)
-    if size > 0 { out.reserveCapacity(size) }
-    rewind(f)
-  }
+  let fd = open(path, O_RDONLY | O_CLOEXEC)
+  guard fd >= 0 else { return nil }
+  defer { close(fd) }
+  var st = stat()
+  guard fstat(fd, &st) == 0 else { return nil }
+  var size = max(Int(st.st_size), 0)
   while true {
-    let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, f) }
-    if n > 0 { out.append(contentsOf: chunk[0..<n]) }
-    if n < chunk.count { break }
+    var failed = false
+    // One byte more than the size: a file that grew since fstat is read again, larger.
+    let out = [UInt8](unsafeUninitializedCapacity: size + 1) { buf, count in
+      var n = 0
+      while n < buf.count {
+        let r = pread(fd, buf.baseAddress! + n, buf.count - n, off_t(n))
+        if r < 0 {
+          if errno == EINTR { continue }
+          failed = true
+          break
+        }
+        if r == 0 { break }
+        n += r
+      }
+      count = n
+    }
+    if failed { return nil }
+    if out.count <= size { return out }
+    size = size * 2 + 4096
   }
-  return ferror(f) == 0 ? out : nil
 }
 
 /// A minimal JSON writer (strings escaped per RFC 8259), enough for corpusJSON.
