@@ -440,8 +440,31 @@ public enum HTMLSanitizer {
       var hasXLink = false
       var declaresXLink = false
       for (ns, ne, vs, ve) in attrs {
-        // Outside SVG, a short name that is neither allowed nor `style` goes at once.
-        if !inSVG, let key = pack(p, ns, ne), attributeTable[key] == nil { continue }
+        // Outside SVG, a short name is decided by the table, without building Strings.
+        if !inSVG, let key = pack(p, ns, ne) {
+          guard let f = attributeTable[key] else { continue }
+          let isStyle = f & attributeStyle != 0
+          guard isStyle || f & attributeAcceptable != 0 else { continue }
+          var an: [UInt8] = []
+          an.reserveCapacity(ne - ns)
+          for k in ns..<ne { an.append(lower(p[k])) }
+          guard !seen.contains(an) else { continue }
+          var v =
+            vs >= 0
+            ? String(decoding: UnsafeBufferPointer(rebasing: p[vs..<ve]), as: UTF8.self)
+            : String(decoding: an, as: UTF8.self)
+          var isURI = false
+          if isStyle {
+            v = sanitizeStyle(decodeEntities(v))
+            if v.isEmpty { continue }
+          } else if f & attributeURI != 0 {
+            v = safeURI(decodeEntities(v), base: base())
+            isURI = true
+          }
+          seen.append(an)
+          kept.append((an, v, isURI || isStyle))
+          continue
+        }
         let written = String(decoding: UnsafeBufferPointer(rebasing: p[ns..<ne]), as: UTF8.self)
         let aname = XMLFeedParser.lowerASCII(written)
         let an = Array(aname.utf8)
@@ -753,15 +776,18 @@ public enum HTMLSanitizer {
 
 /// URL helpers: RFC 3986 resolution (libxml2's) and scheme checks.
 enum FeedURL {
+  /// The scheme (lowercased) of an absolute URI: an ASCII letter, then letters, digits,
+  /// '+', '-' or '.', up to ':'. nil for anything else.
   static func scheme(_ s: String) -> String? {
-    var out = ""
-    for ch in s.unicodeScalars {
-      if ch == ":" { return out.isEmpty ? nil : out.lowercased() }
+    var bytes: [UInt8] = []
+    for c in s.utf8 {
+      if c == 0x3A { return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self) }
+      let letter = (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7A
       let ok =
-        (ch.value < 0x80 && ch.properties.isAlphabetic)
-        || (!out.isEmpty && (("0"..."9").contains(ch) || ch == "+" || ch == "-" || ch == "."))
+        letter
+        || (!bytes.isEmpty && ((c >= 0x30 && c <= 0x39) || c == 0x2B || c == 0x2D || c == 0x2E))
       if !ok { return nil }
-      out.unicodeScalars.append(ch)
+      bytes.append(letter ? c | 0x20 : c)
     }
     return nil
   }
