@@ -717,19 +717,24 @@ final class XMLFeedParser {
     return s
   }
 
-  static func escape(_ s: String) -> String {
-    guard s.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E }) else { return s }
-    var out = ""
+  static func escape(_ s: String) -> String { escape(s, quotes: false) }
+
+  /// `&`, `<` and `>` (and `"` with `quotes`) as references; the rest copied in runs.
+  static func escape(_ s: String, quotes: Bool) -> String {
+    let special: (UInt8) -> Bool = { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || (quotes && $0 == 0x22) }
+    guard s.utf8.contains(where: special) else { return s }
+    var out: [UInt8] = []
     out.reserveCapacity(s.utf8.count + 16)
-    for ch in s.unicodeScalars {
-      switch ch {
-      case "&": out += "&amp;"
-      case "<": out += "&lt;"
-      case ">": out += "&gt;"
-      default: out.unicodeScalars.append(ch)
+    for b in s.utf8 {
+      switch b {
+      case 0x26: out.append(contentsOf: [0x26, 0x61, 0x6D, 0x70, 0x3B])  // &amp;
+      case 0x3C: out.append(contentsOf: [0x26, 0x6C, 0x74, 0x3B])  // &lt;
+      case 0x3E: out.append(contentsOf: [0x26, 0x67, 0x74, 0x3B])  // &gt;
+      case 0x22 where quotes: out.append(contentsOf: [0x26, 0x71, 0x75, 0x6F, 0x74, 0x3B])  // &quot;
+      default: out.append(b)
       }
     }
-    return out
+    return String(decoding: out, as: UTF8.self)
   }
 
   /// RSS gives no type: text that has an end tag or a character reference, and only
@@ -789,20 +794,30 @@ final class XMLFeedParser {
         out += escape(n.text)
       case .element:
         var name = n.name
-        if let colon = name.lastIndex(of: ":") { name = String(name[name.index(after: colon)...]) }
-        out += "<" + name
+        if let colon = name.utf8.lastIndex(of: 0x3A) {
+          name = String(name[name.utf8.index(after: colon)...])
+        }
+        out += "<"
+        out += name
         // A namespace switch (SVG or MathML inside XHTML) keeps its declaration.
         if let uri = n.namespaceURI, uri != n.parent?.namespaceURI {
-          out += " xmlns=\"" + escape(uri) + "\""
+          out += " xmlns=\""
+          out += escape(uri)
+          out += "\""
         }
-        for a in n.attributes {
-          let an =
-            a.namespace == "http://www.w3.org/XML/1998/namespace"
-            ? "xml:" + a.name
-            : a.namespace == "http://www.w3.org/1999/xlink" ? "xlink:" + a.name : a.name
-          out +=
-            " " + an + "=\"" + escape(a.value).replacingOccurrences(of: "\"", with: "&quot;")
-            + "\""
+        if n.hasAttributes {
+          for a in n.attributes {
+            out += " "
+            if a.namespace == "http://www.w3.org/XML/1998/namespace" {
+              out += "xml:"
+            } else if a.namespace == "http://www.w3.org/1999/xlink" {
+              out += "xlink:"
+            }
+            out += a.name
+            out += "=\""
+            out += escape(a.value, quotes: true)
+            out += "\""
+          }
         }
         let kids = n.children
         if kids.isEmpty && HTMLSanitizer.voidElements.contains(name.lowercased()) {
@@ -810,7 +825,9 @@ final class XMLFeedParser {
         } else {
           out += ">"
           appendMarkup(kids, into: &out, depth: depth + 1)
-          out += "</" + name + ">"
+          out += "</"
+          out += name
+          out += ">"
         }
       default:
         break

@@ -179,6 +179,9 @@ public struct XMLNode: @unchecked Sendable {
     return c[bytes.count] == 0
   }
 
+  /// Whether the element has any attribute (cheaper than `attributes.isEmpty`).
+  public var hasAttributes: Bool { ptr.pointee.properties != nil }
+
   /// Every attribute: local name, namespace URI (nil if none), value.
   public var attributes: [(name: String, namespace: String?, value: String)] {
     var out: [(String, String?, String)] = []
