@@ -198,8 +198,8 @@ public enum HTMLSanitizer {
     return f
   }
 
-  static func packedTable(_ names: Set<String>, _ flags: (String) -> UInt8) -> [UInt64: UInt8] {
-    var table: [UInt64: UInt8] = [:]
+  static func packedTable(_ names: Set<String>, _ flags: (String) -> UInt8) -> IntTable<UInt8> {
+    var table = IntTable<UInt8>(capacity: names.count)
     for name in names where name.utf8.count <= 8 {
       let bytes = Array(name.utf8)
       bytes.withUnsafeBufferPointer { p in

@@ -72,11 +72,11 @@ final class XMLFeedParser {
   var rootNamespace: String?
   /// FeedNamespace per libxml2 namespace declaration (with its URI, to check a hit), so
   /// that URIs are classified once.
-  var namespaceCache: [Int: ([UInt8], FeedNamespace)] = [:]
+  var namespaceCache = IntTable<([UInt8], FeedNamespace)>()
   /// Lowercased local names by their address in the parser's dictionary.
-  var nameCache: [Int: String] = [:]
+  var nameCache = IntTable<String>()
   /// `key` of elements without a namespace, by the address of their name.
-  var plainKeyCache: [Int: (FeedNamespace, String)] = [:]
+  var plainKeyCache = IntTable<(FeedNamespace, String)>()
 
   init(document: XMLDocument) { self.document = document }
 

@@ -371,3 +371,23 @@ func iso(_ d: Date?) -> String? { d.map(FeedDate.iso) }
       (entries.first?["enclosures"] as? [[String: Any]])?.first?["length"] as? String == "999")
   }
 }
+
+@Suite struct IntTableTests {
+  @Test func storesLooksUpAndGrowsLikeADictionary() {
+    var table = IntTable<String>(capacity: 2)
+    var reference: [UInt64: String] = [:]
+    var x: UInt64 = 0x1234_5678
+    for i in 0..<5000 {
+      x = x &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+      let key = (x >> 20) | 1  // never 0
+      table[key] = "v\(i)"
+      reference[key] = "v\(i)"
+    }
+    #expect(table.count == reference.count)
+    for (k, v) in reference { #expect(table[k] == v) }
+    #expect(table[UInt64(0)] == nil)
+    #expect(table[UInt64(2)] == nil || reference[2] != nil)
+    table[Int(-5)] = "negative"
+    #expect(table[Int(-5)] == "negative")
+  }
+}
