@@ -3,7 +3,7 @@ import XML
 
 /// The namespaces feeds use, folded to one key each. The RSS and Atom namespaces (and
 /// none) are all `.core`: feeds mix them freely and element names do not clash.
-enum FeedNamespace {
+enum FeedNamespace: UInt8 {
   case core, dc, dcterms, content, media, itunes, xhtml, sy, rdf, other
 
   static func of(_ uri: String?) -> FeedNamespace {
@@ -49,6 +49,11 @@ enum FeedNamespace {
   }
 }
 
+/// What an element inside an item is, decided once per distinct name and namespace.
+enum ItemTag: Sendable {
+  case title, mediaTitle, mediaDescription, mediaCategory, tags, dcTitle, link, guid, id, description, summary, dcDescription, itunesSummary, contentEncoded, content, body, published, created, dcDate, updated, author, creator, itunesAuthor, category, dcSubject, itunesCategory, itunesKeywords, enclosure, mediaContent, mediaThumbnail, mediaGroup, other
+}
+
 /// How an element's content becomes an HTML string.
 enum TextKind {
   /// RSS titles: plain text unless it looks like HTML.
@@ -77,6 +82,8 @@ final class XMLFeedParser {
   var nameCache = IntTable<String>()
   /// `key` of elements without a namespace, by the address of their name.
   var plainKeyCache = IntTable<(FeedNamespace, String)>()
+  /// `itemTag` by interned name and namespace.
+  var tagCache = IntTable<ItemTag>()
 
   init(document: XMLDocument) { self.document = document }
 
@@ -167,6 +174,54 @@ final class XMLFeedParser {
     let ns = uri == rootNamespace ? .core : FeedNamespace.of(uri)
     namespaceCache[id] = (Array((uri ?? "").utf8), ns)
     return (ns, name)
+  }
+
+  /// `key` as an item field, cached by the interned name and the namespace.
+  func itemTag(_ el: XMLNode) -> ItemTag {
+    let (ns, name) = key(el)
+    guard let interned = el.internedNameKey else { return Self.itemTag(ns, name) }
+    let k = UInt64(UInt(bitPattern: interned)) << 4 | UInt64(ns.rawValue)
+    if let t = tagCache[k] { return t }
+    let t = Self.itemTag(ns, name)
+    tagCache[k] = t
+    return t
+  }
+
+  static func itemTag(_ ns: FeedNamespace, _ name: String) -> ItemTag {
+    switch (ns, name) {
+    case (.core, "title"): return .title
+    case (.media, "title"): return .mediaTitle
+    case (.media, "description"): return .mediaDescription
+    case (.media, "category"): return .mediaCategory
+    case (.core, "tags"): return .tags
+    case (.dc, "title"): return .dcTitle
+    case (.core, "link"): return .link
+    case (.core, "guid"): return .guid
+    case (.core, "id"): return .id
+    case (.core, "description"), (.core, "abstract"): return .description
+    case (.core, "summary"): return .summary
+    case (.dc, "description"): return .dcDescription
+    case (.itunes, "summary"): return .itunesSummary
+    case (.content, "encoded"), (.core, "fullitem"): return .contentEncoded
+    case (.core, "content"): return .content
+    case (.xhtml, "body"), (.core, "body"): return .body
+    case (.core, "pubdate"), (.core, "published"), (.core, "issued"), (.dcterms, "issued"): return .published
+    case (.dcterms, "created"), (.core, "created"): return .created
+    case (.dc, "date"): return .dcDate
+    case (.core, "updated"), (.core, "modified"), (.dcterms, "modified"): return .updated
+    case (.core, "author"): return .author
+    case (.dc, "creator"), (.dc, "author"): return .creator
+    case (.itunes, "author"): return .itunesAuthor
+    case (.core, "category"): return .category
+    case (.dc, "subject"): return .dcSubject
+    case (.itunes, "category"): return .itunesCategory
+    case (.itunes, "keywords"): return .itunesKeywords
+    case (.core, "enclosure"): return .enclosure
+    case (.media, "content"): return .mediaContent
+    case (.media, "thumbnail"): return .mediaThumbnail
+    case (.media, "group"): return .mediaGroup
+    default: return .other
+    }
   }
 
   /// An element without a namespace: a `prefix:` written without its declaration (bozo
@@ -379,25 +434,25 @@ final class XMLFeedParser {
     var mediaTitle: String?
     var mediaDescription: String?
     func handle(_ el: XMLNode) {
-      let (ns, name) = key(el)
-      switch (ns, name) {
-      case (.core, "title"):
+      let tag = itemTag(el)
+      switch tag {
+      case .title:
         item.title = text(el, isAtom ? .atom : .guess)
-      case (.media, "title"):
+      case .mediaTitle:
         mediaTitle = text(el, .guess)
-      case (.media, "description"):
+      case .mediaDescription:
         mediaDescription = text(el, .guess)
-      case (.media, "category"):
+      case .mediaCategory:
         let t = el.text.trimmed
         if !t.isEmpty { item.tags.append(t) }
-      case (.core, "tags"):
+      case .tags:
         for k in el.text.split(separator: ",") {
           let t = k.trimmed
           if !t.isEmpty { item.tags.append(t) }
         }
-      case (.dc, "title"):
+      case .dcTitle:
         dcTitle = text(el, .guess)
-      case (.core, "link"):
+      case .link:
         let rel = el.attribute("rel").map(Self.lowerASCII) ?? "alternate"
         if rel == "enclosure" {
           if let href = el.attribute("href"), !href.isEmpty {
@@ -418,76 +473,76 @@ final class XMLFeedParser {
             linkRank = 0
           }
         }
-      case (.core, "guid"), (.core, "id"):
+      case .guid, .id:
         let t = el.text.trimmed
         if !t.isEmpty {
           // Identifiers are opaque; only what is plainly a relative path is resolved.
           item.id = t.hasPrefix("/") || t.hasPrefix("./") || t.hasPrefix("../") ? resolve(t, el) : t
           let perma = el.attribute("isPermaLink").map(Self.lowerASCII) != "false"
-          if name == "guid" && perma { guidLink = item.id }
+          if tag == .guid && perma { guidLink = item.id }
         }
-      case (.core, "description"), (.core, "abstract"):
+      case .description:
         item.summary = text(el, isAtom ? .atom : .html)
         summaryFromDescription = !isAtom
-      case (.core, "summary"):
+      case .summary:
         if summaryFromDescription {
           // RSS with both: the description is the summary, this is the body.
           if item.content == nil { item.content = text(el, .atom) }
         } else {
           item.summary = text(el, .atom)
         }
-      case (.dc, "description"):
+      case .dcDescription:
         if item.summary == nil { item.summary = text(el, .html) }
-      case (.itunes, "summary"):
+      case .itunesSummary:
         itunesSummary = text(el, .guess)
-      case (.content, "encoded"), (.core, "fullitem"):
+      case .contentEncoded:
         if item.content == nil { item.content = text(el, .html) }
-      case (.core, "content"):
+      case .content:
         if item.content == nil { item.content = atomContent(el) }
-      case (.xhtml, "body"), (.core, "body"):
+      case .body:
         if item.content == nil { item.content = text(el, .xhtml) }
-      case (.core, "pubdate"), (.core, "published"), (.core, "issued"), (.dcterms, "issued"):
+      case .published:
         if let d = FeedDate.parse(el.text) { published = d }
-      case (.dcterms, "created"), (.core, "created"):
+      case .created:
         if let d = FeedDate.parse(el.text) { created = d }
-      case (.dc, "date"):
+      case .dcDate:
         if let d = FeedDate.parse(el.text) { dcDate = d }
-      case (.core, "updated"), (.core, "modified"), (.dcterms, "modified"):
+      case .updated:
         if let d = FeedDate.parse(el.text) { updated = d }
-      case (.core, "author"):
+      case .author:
         if el.elements.isEmpty {
           if otherAuthor == nil { otherAuthor = Self.personName(el.text) }
         } else if atomAuthor == nil {
           atomAuthor = atomPerson(el)
         }
-      case (.dc, "creator"), (.dc, "author"):
+      case .creator:
         if otherAuthor == nil { otherAuthor = Self.personName(el.text) }
-      case (.itunes, "author"):
+      case .itunesAuthor:
         itunesAuthor = Self.personName(el.text)
-      case (.core, "category"):
+      case .category:
         if let term = el.attribute("term") {
           if !term.isEmpty { item.tags.append(term) }
         } else {
           let t = el.text.trimmed
           if !t.isEmpty { item.tags.append(t) }
         }
-      case (.dc, "subject"):
+      case .dcSubject:
         let t = el.text.trimmed
         if !t.isEmpty { item.tags.append(t) }
-      case (.itunes, "category"):
+      case .itunesCategory:
         if let t = el.attribute("text"), !t.isEmpty { item.tags.append(t) }
-      case (.itunes, "keywords"):
+      case .itunesKeywords:
         for k in el.text.split(separator: ",") {
           let t = k.trimmed
           if !t.isEmpty { item.tags.append(t) }
         }
-      case (.core, "enclosure"):
+      case .enclosure:
         if let url = el.attribute("url") ?? el.attribute("href"), !url.isEmpty {
           item.enclosures.append(
             .init(
               href: resolve(url, el), type: el.attribute("type"), length: el.attribute("length")))
         }
-      case (.media, "content"):
+      case .mediaContent:
         if let m = media(el) { item.mediaContent.append(m) }
         el.forEachElement { c in
           if key(c) == (.media, "thumbnail"), let m = media(c) {
@@ -496,9 +551,9 @@ final class XMLFeedParser {
             handle(c)
           }
         }
-      case (.media, "thumbnail"):
+      case .mediaThumbnail:
         if let m = media(el) { item.thumbnails.append(m) }
-      case (.media, "group"):
+      case .mediaGroup:
         el.forEachElement { c in handle(c) }
       default:
         break
