@@ -285,8 +285,7 @@ func iso(_ d: Date?) -> String? { d.map(FeedDate.iso) }
       "Sun, 06 Nov 1994 08:49:37 GMT", "Sun, 6 Nov 1994 08:49 GMT", "06 Nov 1994 08:49:37 +0200",
       "Thu, 06 Nov 1994 08:49:37 -0730", "sun, 06 nov 1994 08:49:37 utc", "Sun, 06 Nov 1994 08:49:37 Z",
       "Tue, 29 Feb 2000 00:00:00 UT", "Mon, 32 Jan 2004 00:00:00 GMT", "Tue, 29 Feb 2001 00:00:00 GMT",
-      "Mon, 01 Jan 2004 10:99:00 GMT", "Mon, 01 Jan 2004 24:00:00 +0000", "Mon, 01 Jan 2004 10:00:00 +2400",
-      "Mon, 01 Jan 2004 10:00:00 +0099",
+      "Mon, 01 Jan 2004 10:99:00 GMT", "Mon, 01 Jan 2004 24:00:00 +0000",
     ]
     for s in taken {
       let b = Array(s.utf8)
@@ -301,6 +300,11 @@ func iso(_ d: Date?) -> String? { d.map(FeedDate.iso) }
       "Sun, 06 November 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:49:37 ",
     ]
     for s in left { #expect(FeedDate.rfc822Common(Array(s.utf8)) == nil, "\(s)") }
+    // Impossible zones: left to the general reader, which refuses them.
+    for s in ["Mon, 01 Jan 2004 10:00:00 +2400", "Mon, 01 Jan 2004 10:00:00 +0099"] {
+      #expect(FeedDate.rfc822Common(Array(s.utf8)) == nil, "\(s)")
+      #expect(FeedDate.parse(s) == nil, "\(s)")
+    }
   }
 
   @Test func iso8601Variants() {
