@@ -29,7 +29,6 @@ enum FileIO {
     }
   }
 
-  static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
   /// Writes all bytes to `fd`, retrying short writes and EINTR.
   static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String)
@@ -75,32 +74,50 @@ enum FileIO {
     try fsyncFD(fd, path: path)
   }
 
-  /// Creates `path` exclusively, writes `contents` and closes it, without fsync
-  /// (the caller makes a whole group durable at once with `syncFileSystem`).
-  /// On any failure the partial file is removed.
-  static func create(_ path: String, contents: String) throws(SpoolError) {
-    let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+  /// Creates `name` in the directory `dirFD` exclusively, writes `contents` and closes it,
+  /// without fsync (the caller makes a whole group durable at once with `syncFileSystem`).
+  /// On any failure the partial file is removed. Relative to an open directory: one path
+  /// component to resolve instead of the spool's whole path, for every article. `path`
+  /// names the file in errors.
+  static func create(in dirFD: Int32, _ name: String, contents: String, path: String)
+    throws(SpoolError)
+  {
+    let fd = openat(dirFD, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
     if fd < 0 { throw fail("create", path) }
     do {
       try writeAll(fd, contents, path: path)
     } catch {
       close(fd)
-      unlink(path)
+      unlinkat(dirFD, name, 0)
       throw error
     }
     if close(fd) != 0 {
       let e = fail("close", path)
-      unlink(path)
+      unlinkat(dirFD, name, 0)
       throw e
     }
   }
 
-  /// Makes everything written to the file system holding `path` durable: one
-  /// syncfs(2) for a whole group of files instead of an fsync each.
-  static func syncFileSystem(_ path: String) throws(SpoolError) {
-    let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    if fd < 0 { throw fail("open", path) }
-    defer { close(fd) }
+  static func exists(in dirFD: Int32, _ name: String) -> Bool {
+    faccessat(dirFD, name, F_OK, 0) == 0
+  }
+
+  /// Whether a directory holds any entry besides "." and "..".
+  static func hasEntries(_ path: String) -> Bool {
+    guard let d = opendir(path) else { return false }
+    defer { closedir(d) }
+    while let e = readdir(d) {
+      let dot = withUnsafeBytes(of: e.pointee.d_name) { b in
+        b[0] == 0x2E && (b[1] == 0 || (b[1] == 0x2E && b[2] == 0))
+      }
+      if !dot { return true }
+    }
+    return false
+  }
+
+  /// Makes everything written to the file system holding the open directory `fd`
+  /// durable: one syncfs(2) for a whole group of files instead of an fsync each.
+  static func syncFileSystem(_ fd: Int32, path: String) throws(SpoolError) {
     if linux_syncfs(fd) != 0 { throw fail("syncfs", path) }
   }
 

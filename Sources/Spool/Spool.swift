@@ -47,6 +47,13 @@ public final class Spool: @unchecked Sendable {
   /// delivery then tries to reopen the log for writing first.
   private var writable: Bool
   let lockFD: Int32
+  /// tmp/, new/ and cur/, open for the *at() calls of every delivery.
+  private let tmpFD: Int32
+  private let newFD: Int32
+  private let curFD: Int32
+  /// cur/'s modification time when it was last found empty: while it has not changed,
+  /// names need no checking against cur/ (a Maildir reader moves read files there).
+  private var curEmptyAt: timespec?
   private var index: SeenIndex
   private var nextSeq: UInt64
   private let seen: Mutex<Set<UInt128>>
@@ -84,6 +91,15 @@ public final class Spool: @unchecked Sendable {
       }
       usleep(10_000)
     }
+
+    let dirs = ["tmp", "new", "cur"].map { open(directory + "/" + $0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+    if let bad = dirs.firstIndex(where: { $0 < 0 }) {
+      let e = FileIO.fail("open", directory + "/" + ["tmp", "new", "cur"][bad])
+      for fd in dirs where fd >= 0 { close(fd) }
+      close(lockFD)
+      throw e
+    }
+    (tmpFD, newFD, curFD) = (dirs[0], dirs[1], dirs[2])
 
     logPath = DeliveryLog.path(spool: directory)
     var fd = open(logPath, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
@@ -140,6 +156,7 @@ public final class Spool: @unchecked Sendable {
   deinit {
     index.close()
     close(logFD)
+    for fd in [tmpFD, newFD, curFD] { close(fd) }
     close(lockFD)
   }
 
@@ -202,19 +219,26 @@ public final class Spool: @unchecked Sendable {
         logFD = fd
         writable = true
       }
-      let seenNow = seen.withLock { $0 }
+      // The keys of this batch already delivered, looked up under the lock (a copy of
+      // the whole set here would make the insert below copy it again).
+      let seenBefore = seen.withLock { s in
+        var hit = Set<UInt128>()
+        for req in batch { for item in req.items where s.contains(item.key.value) { hit.insert(item.key.value) } }
+        return hit
+      }
+      let checkCur = !curIsUnchangedEmpty()
       for req in batch {
         var records: [DeliveryRecord] = []
         for item in req.items {
           let k = item.key.value
-          if seenNow.contains(k) || taken.contains(k) { continue }
+          if seenBefore.contains(k) || taken.contains(k) { continue }
           taken.insert(k)
-          let name = uniqueName(Self.safeName(item.fileName), reserved: &names)
+          let name = uniqueName(Self.safeName(item.fileName), reserved: &names, checkCur: checkCur)
           let r = DeliveryRecord(seq: nextSeq, key: item.key, name: name)
           nextSeq += 1
-          let tmp = directory + "/tmp/\(r.seq)-\(name)"
-          try FileIO.create(tmp, contents: item.contents)
-          written.append(tmp)
+          let tmpName = "\(r.seq)-\(name)"
+          try FileIO.create(in: tmpFD, tmpName, contents: item.contents, path: directory + "/tmp/" + tmpName)
+          written.append(tmpName)
           records.append(r)
         }
         perRequest.append(records)
@@ -224,9 +248,9 @@ public final class Spool: @unchecked Sendable {
       // Every file of the group durable before the commit point. One file: its
       // fsync; more: one syncfs of the spool's file system.
       if written.count == 1 {
-        try FileIO.fsyncFile(written[0])
+        try FileIO.fsyncFile(directory + "/tmp/" + written[0])
       } else {
-        try FileIO.syncFileSystem(directory + "/tmp")
+        try FileIO.syncFileSystem(tmpFD, path: directory + "/tmp")
       }
       // Commit point: the log lines, durable.
       let sizeBefore = try FileIO.fileSize(logFD, path: logPath)
@@ -239,18 +263,17 @@ public final class Spool: @unchecked Sendable {
       }
       // From here the deliveries exist; what follows is redone at start-up if cut.
       for r in all {
-        let tmp = directory + "/tmp/\(r.seq)-\(r.name)"
-        if rename(tmp, directory + "/new/" + r.name) != 0 {
+        if renameat(tmpFD, "\(r.seq)-\(r.name)", newFD, r.name) != 0 {
           // The record is committed; opening the spool again rolls it forward.
           continue
         }
       }
-      try? FileIO.fsyncDirectory(directory + "/new")
+      _ = fsync(newFD)
       try? index.append(all.map(\.key.value))
       seen.withLock { s in for r in all { s.insert(r.key.value) } }
       return perRequest.map { .success($0) }
     } catch {
-      for path in written { unlink(path) }
+      for name in written { unlinkat(tmpFD, name, 0) }
       nextSeq = seqBefore
       return batch.map { _ in .failure(error) }
     }
@@ -276,11 +299,11 @@ public final class Spool: @unchecked Sendable {
     return stem + ".md"
   }
 
-  private func uniqueName(_ base: String, reserved: inout Set<String>) -> String {
+  private func uniqueName(_ base: String, reserved: inout Set<String>, checkCur: Bool) -> String {
     let stem = String(base.dropLast(3))
     var candidate = base
     var n = 2
-    while reserved.contains(candidate) || nameTaken(candidate) {
+    while reserved.contains(candidate) || nameTaken(candidate, checkCur: checkCur) {
       candidate = "\(stem)-\(n).md"
       n += 1
     }
@@ -288,9 +311,26 @@ public final class Spool: @unchecked Sendable {
     return candidate
   }
 
-  private func nameTaken(_ name: String) -> Bool {
-    FileIO.exists(directory + "/new/" + name) || FileIO.exists(directory + "/cur/" + name)
-      || FileIO.exists(directory + "/cur/" + name + ":2,")
-      || FileIO.exists(directory + "/cur/" + name + ":2,S")
+  private func nameTaken(_ name: String, checkCur: Bool) -> Bool {
+    if FileIO.exists(in: newFD, name) { return true }
+    guard checkCur else { return false }
+    return FileIO.exists(in: curFD, name) || FileIO.exists(in: curFD, name + ":2,")
+      || FileIO.exists(in: curFD, name + ":2,S")
+  }
+
+  /// True while cur/ is known empty: its modification time is the one it had when it
+  /// was last listed empty. The time is read before listing, so a change during the
+  /// listing shows at the next check.
+  private func curIsUnchangedEmpty() -> Bool {
+    var st = stat()
+    guard fstat(curFD, &st) == 0 else { return false }
+    let now = st.st_mtim
+    if let was = curEmptyAt, was.tv_sec == now.tv_sec, was.tv_nsec == now.tv_nsec { return true }
+    if FileIO.hasEntries(directory + "/cur") {
+      curEmptyAt = nil
+      return false
+    }
+    curEmptyAt = now
+    return true
   }
 }

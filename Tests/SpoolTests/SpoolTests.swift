@@ -84,6 +84,24 @@ func article(_ url: String, _ name: String = "2024-01-01-a.md", body: String = "
   #expect(s.files("new") == ["2024-01-01-same-2.md", "2024-01-01-same-3.md", "2024-01-01-same.md"])
 }
 
+/// A Maildir reader moves read files to cur/ (with ":2,flags"): a new article never takes
+/// a name that is already there, also when cur/ was empty at the spool's first delivery.
+@Test func namesInCurAreNotReused() async throws {
+  let s = Scratch()
+  let spool = try Spool(directory: s.spool, stateDirectory: s.state)
+  _ = try await spool.deliver([article("https://a.example/1", "2024-01-01-read.md")])
+  // The reader reads it: new/ -> cur/ with the Seen flag.
+  try FileManager.default.moveItem(
+    atPath: s.spool + "/new/2024-01-01-read.md", toPath: s.spool + "/cur/2024-01-01-read.md:2,S")
+  _ = try await spool.deliver([article("https://a.example/2", "2024-01-01-read.md")])
+  #expect(s.files("new") == ["2024-01-01-read-2.md"])
+  // And one left in cur/ without flags.
+  try FileManager.default.moveItem(
+    atPath: s.spool + "/new/2024-01-01-read-2.md", toPath: s.spool + "/cur/2024-01-01-read-2.md")
+  _ = try await spool.deliver([article("https://a.example/3", "2024-01-01-read.md")])
+  #expect(s.files("new") == ["2024-01-01-read-3.md"])
+}
+
 @Test func unsafeNamesNeverEscapeTheSpool() async throws {
   let s = Scratch()
   let spool = try Spool(directory: s.spool, stateDirectory: s.state)
