@@ -29,7 +29,7 @@ public struct PendingArticle: Sendable {
 /// 2. their records are appended to the delivery log, which is fsynced: this is the
 ///    commit point, the moment an article counts as delivered and seen;
 /// 3. each file is renamed into `new/NAME`, and `new/` is fsynced;
-/// 4. the keys are appended to the seen index (a cache of the log).
+/// 4. the keys go into the seen table (`STATE/seen.tbl`, a cache of the log).
 ///
 /// Opening the spool recovers from a crash at any step: records whose file is still
 /// in `tmp/` are rolled forward (renamed into `new/`), files in `tmp/` without a
@@ -38,8 +38,8 @@ public struct PendingArticle: Sendable {
 /// partial file, no article is delivered twice, and an article whose delivery did
 /// not commit is simply fetched and delivered again later.
 public final class Spool: @unchecked Sendable {
-  // @unchecked: `log`, `nextSeq` and `index` (file part) are touched only on `queue`;
-  // the key set is behind `seen`; the rest is immutable.
+  // @unchecked: `log` and `nextSeq` are touched only on `queue`; the seen table is
+  // behind `seen`; the rest is immutable.
   public let directory: String
   let logPath: String
   private var logFD: Int32
@@ -54,9 +54,8 @@ public final class Spool: @unchecked Sendable {
   /// cur/'s modification time when it was last found empty: while it has not changed,
   /// names need no checking against cur/ (a Maildir reader moves read files there).
   private var curEmptyAt: timespec?
-  private var index: SeenIndex
   private var nextSeq: UInt64
-  private let seen: Mutex<Set<UInt128>>
+  private let seen: Mutex<SeenTable>
   private let pending = Mutex<(requests: [Request], running: Bool)>(([], false))
   private let queue = DispatchQueue(label: "feedspool.spool")
 
@@ -113,16 +112,19 @@ public final class Spool: @unchecked Sendable {
     if fd < 0 { throw FileIO.fail("open", logPath) }
     logFD = fd
 
-    var index = try SeenIndex.open(path: stateDirectory + "/seen.idx")
-    let n = UInt64(index.count)
+    let table = try SeenTable.open(path: stateDirectory + "/seen.tbl")
+    // The index of earlier versions (a flat list of keys) is replaced by the table,
+    // which a fresh start rebuilds from the log.
+    unlink(stateDirectory + "/seen.idx")
+    let n = table.covered
     var tail = try DeliveryLog.tail(fd: logFD, path: logPath, after: n == 0 ? 0 : n - 1)
-    // The index must end exactly where the log says record n is.
+    // The table must vouch for exactly what the log says record n is.
     if n > 0 {
-      let agrees = tail.records.first.map { $0.seq == n && $0.key.value == index.lastKey } ?? false
+      let agrees = tail.records.first.map { $0.seq == n && $0.key.value == table.lastKey } ?? false
       if agrees {
         tail.records.removeFirst()
       } else {
-        try index.reset()
+        try table.reset()
         tail = try DeliveryLog.tail(fd: logFD, path: logPath, after: 0)
       }
     }
@@ -144,17 +146,16 @@ public final class Spool: @unchecked Sendable {
       }
     }
     if writable { try FileIO.fsyncDirectory(directory + "/new") }
-    try index.append(tail.records.map(\.key.value))
-    try index.sync()
+    for r in tail.records { table.insert(r.key.value, seq: r.seq) }
+    try table.checkpoint()
 
-    self.index = index
-    self.nextSeq = max(tail.lastSeq, UInt64(index.count)) + 1
-    self.seen = Mutex(index.keys)
-    self.index.keys = []  // the Mutex owns the set from here on
+    self.nextSeq = max(tail.lastSeq, table.covered) + 1
+    self.seen = Mutex(table)
   }
 
   deinit {
-    index.close()
+    // A clean close vouches for everything: the next start replays nothing.
+    seen.withLock { try? $0.checkpoint() }
     close(logFD)
     for fd in [tmpFD, newFD, curFD] { close(fd) }
     close(lockFD)
@@ -166,7 +167,7 @@ public final class Spool: @unchecked Sendable {
   }
 
   /// Number of articles delivered so far.
-  public var count: Int { seen.withLock { $0.count } }
+  public var count: Int { seen.withLock { $0.entries } }
 
   /// Delivers the articles whose keys were not delivered before (also skipping
   /// repeats within `articles`), durably, and returns their records in order.
@@ -269,8 +270,10 @@ public final class Spool: @unchecked Sendable {
         }
       }
       _ = fsync(newFD)
-      try? index.append(all.map(\.key.value))
-      seen.withLock { s in for r in all { s.insert(r.key.value) } }
+      seen.withLock { t in
+        for r in all { t.insert(r.key.value, seq: r.seq) }
+        t.checkpointIfDue()
+      }
       return perRequest.map { .success($0) }
     } catch {
       for name in written { unlinkat(tmpFD, name, 0) }

@@ -5,6 +5,7 @@ import Feeds
 import Foundation
 import HTTP
 import Logging
+import Spool
 
 #if canImport(Glibc)
   import Glibc
@@ -49,7 +50,7 @@ struct Feedspool: AsyncParsableCommand {
     version: Pipeline.version,
     subcommands: [
       Run.self, Parse.self, Extract.self, Tail.self, Check.self, Add.self, Remove.self, List.self,
-      Status.self, ImportOPML.self, ExportOPML.self,
+      Status.self, ImportOPML.self, ExportOPML.self, BenchSeen.self,
     ])
 }
 
@@ -372,5 +373,29 @@ struct ExportOPML: AsyncParsableCommand {
   func run() async throws {
     let c = try options.load()
     print(OPML.export(c.feeds, title: "feedspool feeds"), terminator: "")
+  }
+}
+
+/// Benchmarks/dedup.sh: the seen table with many URLs delivered (hidden: a measuring tool).
+struct BenchSeen: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "bench-seen", abstract: "Measure deduplication with N URLs seen.",
+    shouldDisplay: false)
+  @Option(help: "Spool directory (its log is rewritten).") var spool: String
+  @Option(help: "State directory (its seen table is rewritten).") var state: String
+  @Option(help: "URLs already delivered.") var urls: Int = 10_000_000
+  @Option(help: "Lookups to time.") var lookups: Int = 2_000_000
+
+  func run() throws {
+    let r = try SeenBenchmark.run(spool: spool, state: state, urls: urls, lookups: lookups)
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    if let f = r.fillSeconds { print("fill_s=\(String(format: "%.2f", f))") }
+    print("urls=\(r.urls)")
+    print("open_s=\(String(format: "%.4f", r.openSeconds))")
+    print("lookups=\(r.lookups) hits=\(r.hits)")
+    print("lookups_per_s=\(Int(r.lookupsPerSecond))")
+    print("table_bytes=\(r.tableBytes) bytes_per_url=\(String(format: "%.1f", Double(r.tableBytes) / Double(r.urls)))")
+    print("peak_rss_kb=\(usage.ru_maxrss)")
   }
 }

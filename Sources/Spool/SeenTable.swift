@@ -1,0 +1,298 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// The set of delivered articles' keys, as `STATE/seen.tbl`: a hash table in a file,
+/// mapped into memory, so that opening it costs the same with ten URLs or ten million
+/// (nothing is read or hashed at start-up) and lookups touch one or two pages.
+///
+/// Layout: a 4 KiB header, then `slots` slots of 16 bytes (a key, little-endian low
+/// half first; all zero = empty), open addressing with linear probing, the home slot
+/// chosen from the key's high 64 bits (keys are Murmur3 hashes: uniform already). The
+/// table grows by half when three quarters full, so it holds 21 to 32 bytes per URL.
+///
+/// The file is a cache of the delivery log, never a second truth. Its header records
+/// the log position it covers (`covered`: every record up to that seq is in the table,
+/// and `lastKey` is that record's key), written only after the slots are on disk
+/// (`checkpoint`). At start-up the spool checks `lastKey` against the log and inserts
+/// the records after `covered`; if they disagree, the table is rebuilt from the log.
+/// Slots written after the last checkpoint only ever hold committed keys, so a crash
+/// at any point leaves a table that is right once the log tail is replayed.
+final class SeenTable {
+  static let magic: [UInt8] = Array("FSSTBL01".utf8)
+  static let headerSize = 4096
+  static let slotSize = 16
+  static let initialSlots = 1024
+
+  let path: String
+  private var fd: Int32
+  private var base: UnsafeMutableRawPointer
+  private var mappedSize: Int
+  private(set) var slots: Int
+  /// Keys in the table (occupied slots, plus the zero key if present).
+  private(set) var entries: Int
+  /// Seq of the last log record inserted, and its key.
+  private(set) var covered: UInt64
+  private(set) var lastKey: UInt128?
+  private var checkpointedAt: UInt64
+  /// The all-zero key cannot live in a slot (it marks empty ones).
+  private var hasZero: Bool
+  /// Keys that could not be put in the file (it could not grow: disk full): kept in
+  /// memory so that this process still never delivers them twice; the log replay at
+  /// the next start puts them in the file.
+  private var overflow = Set<UInt128>()
+
+  private init(
+    path: String, fd: Int32, base: UnsafeMutableRawPointer, mappedSize: Int, slots: Int
+  ) {
+    self.path = path
+    self.fd = fd
+    self.base = base
+    self.mappedSize = mappedSize
+    self.slots = slots
+    entries = 0
+    covered = 0
+    lastKey = nil
+    checkpointedAt = 0
+    hasZero = false
+  }
+
+  deinit {
+    munmap(base, mappedSize)
+    close(fd)
+  }
+
+  /// Opens (creating or starting afresh if it is missing, foreign or torn) the table.
+  static func open(path: String) throws(SpoolError) -> SeenTable {
+    let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+    if fd < 0 { throw FileIO.fail("open", path) }
+    let size: Int
+    do {
+      size = try FileIO.fileSize(fd, path: path)
+    } catch {
+      close(fd)
+      throw error
+    }
+    if size >= headerSize {
+      let head = (try? FileIO.pread(fd, offset: 0, count: 64, path: path)) ?? []
+      if head.count == 64, Array(head[0..<8]) == magic {
+        let word = { (at: Int) -> UInt64 in
+          head[at..<at + 8].reversed().reduce(0) { $0 << 8 | UInt64($1) }
+        }
+        let slots = Int(word(8))
+        if slots >= initialSlots, slots <= Int.max / slotSize / 2,
+          size == headerSize + slots * slotSize,
+          let base = map(fd, size)
+        {
+          let t = SeenTable(path: path, fd: fd, base: base, mappedSize: size, slots: slots)
+          t.entries = Int(word(16))
+          t.covered = word(24)
+          t.checkpointedAt = t.covered
+          if t.covered > 0 { t.lastKey = UInt128(word(40)) << 64 | UInt128(word(32)) }
+          t.hasZero = word(48) != 0
+          return t
+        }
+      }
+    }
+    return try fresh(path: path, fd: fd, slots: initialSlots)
+  }
+
+  private static func map(_ fd: Int32, _ size: Int) -> UnsafeMutableRawPointer? {
+    let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+    guard let p, p != MAP_FAILED else { return nil }
+    // Lookups jump around the file: no read-ahead.
+    madvise(p, size, MADV_RANDOM)
+    return p
+  }
+
+  /// An empty table of `slots` slots in the file open as `fd` (its contents replaced).
+  private static func fresh(path: String, fd: Int32, slots: Int) throws(SpoolError) -> SeenTable {
+    let size = headerSize + slots * slotSize
+    // Zeroes first (a shorter file), then the full size: every slot reads empty.
+    if ftruncate(fd, 0) != 0 || ftruncate(fd, off_t(size)) != 0 {
+      let e = FileIO.fail("truncate", path)
+      close(fd)
+      throw e
+    }
+    guard let base = map(fd, size) else {
+      let e = FileIO.fail("mmap", path)
+      close(fd)
+      throw e
+    }
+    let t = SeenTable(path: path, fd: fd, base: base, mappedSize: size, slots: slots)
+    t.writeHeader()
+    return t
+  }
+
+  /// Bytes the table takes on disk.
+  var fileSize: Int { mappedSize }
+
+  // MARK: Lookups and inserts
+
+  @inline(__always) private func home(_ key: UInt128, _ slots: Int) -> Int {
+    Int(UInt64(truncatingIfNeeded: key >> 64).multipliedFullWidth(by: UInt64(slots)).high)
+  }
+
+  @inline(__always) private func load(_ i: Int) -> UInt128 {
+    let p = base + Self.headerSize + i * Self.slotSize
+    let lo = UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))
+    let hi = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+    return UInt128(hi) << 64 | UInt128(lo)
+  }
+
+  private static func store(_ key: UInt128, at i: Int, in base: UnsafeMutableRawPointer) {
+    let p = base + headerSize + i * slotSize
+    p.storeBytes(of: UInt64(truncatingIfNeeded: key).littleEndian, as: UInt64.self)
+    p.storeBytes(
+      of: UInt64(truncatingIfNeeded: key >> 64).littleEndian, toByteOffset: 8, as: UInt64.self)
+  }
+
+  func contains(_ key: UInt128) -> Bool {
+    if key == 0 { return hasZero }
+    var i = home(key, slots)
+    while true {
+      let k = load(i)
+      if k == key { return true }
+      if k == 0 { return !overflow.isEmpty && overflow.contains(key) }
+      i += 1
+      if i == slots { i = 0 }
+    }
+  }
+
+  /// Adds the key of log record `seq` (records come in seq order).
+  func insert(_ key: UInt128, seq: UInt64) {
+    defer {
+      covered = max(covered, seq)
+      lastKey = key
+    }
+    if key == 0 {
+      if !hasZero {
+        hasZero = true
+        entries += 1
+      }
+      return
+    }
+    if contains(key) { return }
+    if (entries + 1) * 4 > slots * 3 {
+      do throws(SpoolError) {
+        try grow()
+      } catch {
+        overflow.insert(key)
+        return
+      }
+    }
+    var i = home(key, slots)
+    while load(i) != 0 {
+      i += 1
+      if i == slots { i = 0 }
+    }
+    Self.store(key, at: i, in: base)
+    entries += 1
+  }
+
+  // MARK: Durability
+
+  private func writeHeader() {
+    var head = [UInt8](repeating: 0, count: 64)
+    head.replaceSubrange(0..<8, with: Self.magic)
+    func put(_ v: UInt64, _ at: Int) {
+      for b in 0..<8 { head[at + b] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(b))) }
+    }
+    put(UInt64(slots), 8)
+    put(UInt64(entries), 16)
+    put(covered, 24)
+    put(UInt64(truncatingIfNeeded: lastKey ?? 0), 32)
+    put(UInt64(truncatingIfNeeded: (lastKey ?? 0) >> 64), 40)
+    put(hasZero ? 1 : 0, 48)
+    head.withUnsafeBytes { base.copyMemory(from: $0.baseAddress!, byteCount: 64) }
+  }
+
+  /// Slots to disk, then the header that vouches for them.
+  func checkpoint() throws(SpoolError) {
+    guard overflow.isEmpty else { return }  // the file lacks keys: let the log vouch
+    if msync(base, mappedSize, MS_SYNC) != 0 { throw FileIO.fail("msync", path) }
+    writeHeader()
+    if msync(base, Self.headerSize, MS_SYNC) != 0 { throw FileIO.fail("msync", path) }
+    checkpointedAt = covered
+  }
+
+  /// A checkpoint once enough records went in since the last one (the replay at the
+  /// next start stays short); errors leave the last checkpoint standing.
+  func checkpointIfDue(every records: UInt64 = 4096) {
+    if covered >= checkpointedAt + records { try? checkpoint() }
+  }
+
+  /// Empties the table (the log disagrees with it: it is rebuilt from there).
+  func reset() throws(SpoolError) {
+    overflow = []
+    adopt(try Self.rebuilt(path: path, slots: Self.initialSlots, keys: [], like: nil))
+  }
+
+  /// Half as many slots again: every key into a new file, durable before it replaces
+  /// this one by rename (a crash in between leaves the old table whole). The new header
+  /// vouches for everything inserted so far, since the new file holds all of it.
+  private func grow() throws(SpoolError) {
+    var keys: [UInt128] = []
+    keys.reserveCapacity(entries)
+    for i in 0..<slots {
+      let k = load(i)
+      if k != 0 { keys.append(k) }
+    }
+    adopt(try Self.rebuilt(path: path, slots: slots + slots / 2, keys: keys, like: self))
+  }
+
+  /// A new file holding `keys` (and `like`'s position in the log), renamed over `path`.
+  private static func rebuilt(path: String, slots: Int, keys: [UInt128], like: SeenTable?)
+    throws(SpoolError) -> SeenTable
+  {
+    let tmp = path + ".new"
+    unlink(tmp)
+    let fd = Glibc.open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+    if fd < 0 { throw FileIO.fail("open", tmp) }
+    let t = try fresh(path: tmp, fd: fd, slots: slots)
+    for k in keys {
+      var i = t.home(k, slots)
+      while t.load(i) != 0 {
+        i += 1
+        if i == slots { i = 0 }
+      }
+      store(k, at: i, in: t.base)
+    }
+    t.entries = keys.count
+    if let like {
+      t.covered = like.covered
+      t.lastKey = like.lastKey
+      t.hasZero = like.hasZero
+      if like.hasZero { t.entries += 1 }
+    }
+    t.writeHeader()
+    if msync(t.base, t.mappedSize, MS_SYNC) != 0 {
+      unlink(tmp)
+      throw FileIO.fail("msync", tmp)
+    }
+    if rename(tmp, path) != 0 {
+      unlink(tmp)
+      throw FileIO.fail("rename", tmp)
+    }
+    return t
+  }
+
+  /// Takes over `other`'s file and mapping.
+  private func adopt(_ other: SeenTable) {
+    munmap(base, mappedSize)
+    close(fd)
+    fd = other.fd
+    base = other.base
+    mappedSize = other.mappedSize
+    slots = other.slots
+    entries = other.entries
+    covered = other.covered
+    lastKey = other.lastKey
+    checkpointedAt = other.covered
+    hasZero = other.hasZero
+    // `other` must not unmap or close what is now ours.
+    other.fd = -1
+    other.base = UnsafeMutableRawPointer(bitPattern: 1)!
+    other.mappedSize = 0
+  }
+}
