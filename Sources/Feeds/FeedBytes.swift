@@ -246,7 +246,9 @@ struct FeedBytes {
       guard let base = p.baseAddress else { return (nil, false) }
       let raw = UnsafeRawPointer(base)
       while i < n {
-        if i + 8 <= n, raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+        if i + 8 <= n,
+          raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0
+        {
           i += 8
           continue
         }
@@ -414,7 +416,8 @@ struct FeedBytes {
       while i < n {
         // Fast path over ordinary bytes: everything but '<', '&' and control characters.
         while i < n {
-          if i + 8 <= n, !Self.mayHoldSpecial(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) {
+          if i + 8 <= n, !Self.mayHoldSpecial(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+          {
             i += 8
           } else if ordinary[Int(p[i])] {
             i += 1

@@ -424,8 +424,9 @@ public enum FeedDate {
       offset = sign * (v / 100 * 3600 + v % 100 * 60)
     } else {
       let rest = b[i..<n].map { $0 | 0x20 }
-      guard rest == [0x67, 0x6D, 0x74] || rest == [0x75, 0x74] || rest == [0x75, 0x74, 0x63]
-        || rest == [0x7A]
+      guard
+        rest == [0x67, 0x6D, 0x74] || rest == [0x75, 0x74] || rest == [0x75, 0x74, 0x63]
+          || rest == [0x7A]
       else { return nil }
     }
     return .some(make(y, m + 1, d, hh, mi, ss, offsetSeconds: offset))

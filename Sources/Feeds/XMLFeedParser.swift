@@ -51,7 +51,10 @@ enum FeedNamespace: UInt8 {
 
 /// What an element inside an item is, decided once per distinct name and namespace.
 enum ItemTag: Sendable {
-  case title, mediaTitle, mediaDescription, mediaCategory, tags, dcTitle, link, guid, id, description, summary, dcDescription, itunesSummary, contentEncoded, content, body, published, created, dcDate, updated, author, creator, itunesAuthor, category, dcSubject, itunesCategory, itunesKeywords, enclosure, mediaContent, mediaThumbnail, mediaGroup, other
+  case title, mediaTitle, mediaDescription, mediaCategory, tags, dcTitle, link, guid, id,
+    description, summary, dcDescription, itunesSummary, contentEncoded, content, body, published,
+    created, dcDate, updated, author, creator, itunesAuthor, category, dcSubject, itunesCategory,
+    itunesKeywords, enclosure, mediaContent, mediaThumbnail, mediaGroup, other
 }
 
 /// How an element's content becomes an HTML string.
@@ -205,7 +208,8 @@ final class XMLFeedParser {
     case (.content, "encoded"), (.core, "fullitem"): return .contentEncoded
     case (.core, "content"): return .content
     case (.xhtml, "body"), (.core, "body"): return .body
-    case (.core, "pubdate"), (.core, "published"), (.core, "issued"), (.dcterms, "issued"): return .published
+    case (.core, "pubdate"), (.core, "published"), (.core, "issued"), (.dcterms, "issued"):
+      return .published
     case (.dcterms, "created"), (.core, "created"): return .created
     case (.dc, "date"): return .dcDate
     case (.core, "updated"), (.core, "modified"), (.dcterms, "modified"): return .updated
@@ -744,7 +748,9 @@ final class XMLFeedParser {
         let raw = UnsafeRawPointer(base)
         while i + 1 < n {
           // Eight ASCII bytes at a time.
-          if i + 8 <= n, raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+          if i + 8 <= n,
+            raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0
+          {
             i += 8
             continue
           }
@@ -776,7 +782,9 @@ final class XMLFeedParser {
 
   /// `&`, `<` and `>` (and `"` with `quotes`) as references; the rest copied in runs.
   static func escape(_ s: String, quotes: Bool) -> String {
-    let special: (UInt8) -> Bool = { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || (quotes && $0 == 0x22) }
+    let special: (UInt8) -> Bool = {
+      $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || (quotes && $0 == 0x22)
+    }
     guard s.utf8.contains(where: special) else { return s }
     var out: [UInt8] = []
     out.reserveCapacity(s.utf8.count + 16)
@@ -785,7 +793,8 @@ final class XMLFeedParser {
       case 0x26: out.append(contentsOf: [0x26, 0x61, 0x6D, 0x70, 0x3B])  // &amp;
       case 0x3C: out.append(contentsOf: [0x26, 0x6C, 0x74, 0x3B])  // &lt;
       case 0x3E: out.append(contentsOf: [0x26, 0x67, 0x74, 0x3B])  // &gt;
-      case 0x22 where quotes: out.append(contentsOf: [0x26, 0x71, 0x75, 0x6F, 0x74, 0x3B])  // &quot;
+      case 0x22 where quotes:  // &quot;
+        out.append(contentsOf: [0x26, 0x71, 0x75, 0x6F, 0x74, 0x3B])
       default: out.append(b)
       }
     }

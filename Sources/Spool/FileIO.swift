@@ -29,7 +29,6 @@ enum FileIO {
     }
   }
 
-
   /// Writes all bytes to `fd`, retrying short writes and EINTR.
   static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String)
     throws(SpoolError)

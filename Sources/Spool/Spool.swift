@@ -91,7 +91,9 @@ public final class Spool: @unchecked Sendable {
       usleep(10_000)
     }
 
-    let dirs = ["tmp", "new", "cur"].map { open(directory + "/" + $0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+    let dirs = ["tmp", "new", "cur"].map {
+      open(directory + "/" + $0, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    }
     if let bad = dirs.firstIndex(where: { $0 < 0 }) {
       let e = FileIO.fail("open", directory + "/" + ["tmp", "new", "cur"][bad])
       for fd in dirs where fd >= 0 { close(fd) }
@@ -224,7 +226,9 @@ public final class Spool: @unchecked Sendable {
       // the whole set here would make the insert below copy it again).
       let seenBefore = seen.withLock { s in
         var hit = Set<UInt128>()
-        for req in batch { for item in req.items where s.contains(item.key.value) { hit.insert(item.key.value) } }
+        for req in batch {
+          for item in req.items where s.contains(item.key.value) { hit.insert(item.key.value) }
+        }
         return hit
       }
       let checkCur = !curIsUnchangedEmpty()
@@ -238,7 +242,8 @@ public final class Spool: @unchecked Sendable {
           let r = DeliveryRecord(seq: nextSeq, key: item.key, name: name)
           nextSeq += 1
           let tmpName = "\(r.seq)-\(name)"
-          try FileIO.create(in: tmpFD, tmpName, contents: item.contents, path: directory + "/tmp/" + tmpName)
+          try FileIO.create(
+            in: tmpFD, tmpName, contents: item.contents, path: directory + "/tmp/" + tmpName)
           written.append(tmpName)
           records.append(r)
         }

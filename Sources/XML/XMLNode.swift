@@ -225,7 +225,9 @@ public struct XMLNode: @unchecked Sendable {
       t.pointee.type == XML_TEXT_NODE || t.pointee.type == XML_CDATA_SECTION_NODE,
       let c = t.pointee.content
     else { return nil }
-    return body(UnsafeBufferPointer(start: c, count: strlen(UnsafeRawPointer(c).assumingMemoryBound(to: CChar.self))))
+    return body(
+      UnsafeBufferPointer(
+        start: c, count: strlen(UnsafeRawPointer(c).assumingMemoryBound(to: CChar.self))))
   }
 
   static func collectText(

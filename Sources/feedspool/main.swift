@@ -395,7 +395,9 @@ struct BenchSeen: ParsableCommand {
     print("open_s=\(String(format: "%.4f", r.openSeconds))")
     print("lookups=\(r.lookups) hits=\(r.hits)")
     print("lookups_per_s=\(Int(r.lookupsPerSecond))")
-    print("table_bytes=\(r.tableBytes) bytes_per_url=\(String(format: "%.1f", Double(r.tableBytes) / Double(r.urls)))")
+    print(
+      "table_bytes=\(r.tableBytes) bytes_per_url=\(String(format: "%.1f", Double(r.tableBytes) / Double(r.urls)))"
+    )
     print("peak_rss_kb=\(usage.ru_maxrss)")
   }
 }

@@ -218,7 +218,6 @@ func article(_ url: String, _ name: String = "2024-01-01-a.md", body: String = "
   #expect(r.map(\.seq) == [1])
 }
 
-
 /// The seen table grows well past its first size, keeps every key across a reopen, and
 /// answers for keys it never saw.
 @Test func seenTableGrowsAndKeepsEveryKey() throws {
@@ -265,6 +264,7 @@ func article(_ url: String, _ name: String = "2024-01-01-a.md", body: String = "
   try vouched.write(to: URL(fileURLWithPath: path))
   let spool = try Spool(directory: s.spool, stateDirectory: s.state)
   #expect(spool.count == 20)
-  let again = try await spool.deliver((0..<20).map { article("https://c.example/\($0)", "d\($0).md") })
+  let again = try await spool.deliver(
+    (0..<20).map { article("https://c.example/\($0)", "d\($0).md") })
   #expect(again.isEmpty)
 }
