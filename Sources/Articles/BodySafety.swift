@@ -34,8 +34,16 @@ public enum BodySafety {
     out.reserveCapacity(clean.count + 16)
     let n = clean.count
     var i = 0
+    var run = 0  // start of the bytes not yet copied to `out`
     while i < n {
       let b = clean[i]
+      // Only '<', ':' and 'o'/'O' can need a mark: everything up to one is copied as a run.
+      guard b == 0x3C || b == 0x3A || b == 0x6F || b == 0x4F else {
+        i += 1
+        continue
+      }
+      if run < i { out.append(contentsOf: clean[run..<i]) }
+      run = i + 1
       switch b {
       case 0x3C:  // "<"
         out.append(b)
@@ -62,6 +70,7 @@ public enum BodySafety {
       }
       i += 1
     }
+    if run < n { out.append(contentsOf: clean[run..<n]) }
     // Same length and nothing inserted: CR became LF or nothing changed at all.
     if !changed && clean == bytes { return text }
     return String(decoding: out, as: UTF8.self)
@@ -70,6 +79,11 @@ public enum BodySafety {
   /// NUL, C0 except TAB and LF, DEL, C1 (`C2 80`...`C2 9F`) and the BOM out; CR LF and CR
   /// to LF.
   static func removeControls(_ s: [UInt8]) -> [UInt8] {
+    // Nearly every body has none of them: no copy then.
+    let mayChange = s.contains { b in
+      (b < 0x20 && b != 0x0A && b != 0x09) || b == 0x7F || b == 0xC2 || b == 0xEF
+    }
+    if !mayChange { return s }
     var out: [UInt8] = []
     out.reserveCapacity(s.count)
     let n = s.count
