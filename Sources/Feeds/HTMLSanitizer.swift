@@ -24,50 +24,36 @@ public enum HTMLSanitizer {
     var e = bytes.count
     while s < e, isSpace(bytes[s]) { s += 1 }
     while e > s, isSpace(bytes[e - 1]) { e -= 1 }
-    let p = UnsafeBufferPointer(rebasing: bytes[s..<e])
-    var plain = true
-    var i = 0
-    while i < p.count {
-      if p[i] == 0x3C || (p[i] == 0x26 && i + 1 < p.count && p[i + 1] == 0x23) {
-        plain = false
-        break
-      }
-      i += 1
-    }
-    if plain { return String(decoding: p, as: UTF8.self) }
-    var input = [UInt8](repeating: 0, count: p.count + 4)  // sentinels, as below
-    input.withUnsafeMutableBufferPointer { d in
-      _ = UnsafeMutableBufferPointer(rebasing: d[0..<p.count]).initialize(fromContentsOf: p)
-    }
-    var out: [UInt8] = []
-    out.reserveCapacity(p.count)
-    input.withUnsafeBufferPointer { q in
-      run(q, count: p.count, baseProvider: baseProvider, into: &out)
-    }
-    return String(decoding: out, as: UTF8.self)
+    return sanitize(bytes: UnsafeBufferPointer(rebasing: bytes[s..<e]), baseProvider: baseProvider)
+      ?? String(decoding: UnsafeBufferPointer(rebasing: bytes[s..<e]), as: UTF8.self)
   }
 
   /// `baseProvider` is called at most once, and only when a relative URL needs it.
   static func sanitize(_ html: String, baseProvider: () -> String?) -> String {
-    // Text without tags or numeric references comes out exactly as it went in.
-    let fast =
-      html.utf8.withContiguousStorageIfAvailable { p -> Bool in
-        var i = 0
-        let n = p.count
-        while i < n {
-          let b = p[i]
-          if b == 0x3C || (b == 0x26 && i + 1 < n && p[i + 1] == 0x23) { return false }
-          i += 1
-        }
-        return true
-      } ?? false
-    if fast { return html }
+    var html = html
+    return html.withUTF8 { sanitize(bytes: $0, baseProvider: baseProvider) } ?? html
+  }
+
+  /// The sanitized text, or nil when it comes out exactly as it went in (no tags, no
+  /// numeric references): the caller keeps what it has.
+  static func sanitize(bytes p: UnsafeBufferPointer<UInt8>, baseProvider: () -> String?)
+    -> String?
+  {
+    var i = 0
+    let n = p.count
+    while i < n {
+      if p[i] == 0x3C || (p[i] == 0x26 && i + 1 < n && p[i + 1] == 0x23) { break }
+      i += 1
+    }
+    if i == n { return nil }
+    var input = [UInt8](repeating: 0, count: n + 4)  // sentinels: lookahead never leaves the buffer
+    input.withUnsafeMutableBufferPointer { d in
+      _ = UnsafeMutableBufferPointer(rebasing: d[0..<n]).initialize(fromContentsOf: p)
+    }
     var out: [UInt8] = []
-    out.reserveCapacity(html.utf8.count)
-    var input = Array(html.utf8)
-    input.append(contentsOf: [0, 0, 0, 0])  // sentinels: lookahead never leaves the buffer
-    input.withUnsafeBufferPointer { p in
-      run(p, count: p.count - 4, baseProvider: baseProvider, into: &out)
+    out.reserveCapacity(n)
+    input.withUnsafeBufferPointer { q in
+      run(q, count: n, baseProvider: baseProvider, into: &out)
     }
     return String(decoding: out, as: UTF8.self)
   }

@@ -154,8 +154,10 @@ final class XMLFeedParser {
 
   // MARK: Element identity
 
-  func key(_ el: XMLNode) -> (FeedNamespace, String) {
-    let interned = el.internedNameKey
+  func key(_ el: XMLNode) -> (FeedNamespace, String) { key(el, interned: el.internedNameKey) }
+
+  /// `key`, given the element's `internedNameKey` (callers that need it too ask once).
+  func key(_ el: XMLNode, interned: Int?) -> (FeedNamespace, String) {
     guard let id = el.namespaceIdentity else {
       guard let interned else { return Self.plainKey(Self.lowerASCII(el.name)) }
       if let hit = plainKeyCache[interned] { return hit }
@@ -181,8 +183,9 @@ final class XMLFeedParser {
 
   /// `key` as an item field, cached by the interned name and the namespace.
   func itemTag(_ el: XMLNode) -> ItemTag {
-    let (ns, name) = key(el)
-    guard let interned = el.internedNameKey else { return Self.itemTag(ns, name) }
+    let interned = el.internedNameKey
+    let (ns, name) = key(el, interned: interned)
+    guard let interned else { return Self.itemTag(ns, name) }
     let k = UInt64(UInt(bitPattern: interned)) << 4 | UInt64(ns.rawValue)
     if let t = tagCache[k] { return t }
     let t = Self.itemTag(ns, name)

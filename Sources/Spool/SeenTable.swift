@@ -150,16 +150,21 @@ final class SeenTable {
       of: UInt64(truncatingIfNeeded: key >> 64).littleEndian, toByteOffset: 8, as: UInt64.self)
   }
 
-  func contains(_ key: UInt128) -> Bool {
-    if key == 0 { return hasZero }
+  /// The slot holding `key`, or the empty slot where it would go.
+  private func probe(_ key: UInt128) -> (slot: Int, found: Bool) {
     var i = home(key, slots)
     while true {
       let k = load(i)
-      if k == key { return true }
-      if k == 0 { return !overflow.isEmpty && overflow.contains(key) }
+      if k == key { return (i, true) }
+      if k == 0 { return (i, false) }
       i += 1
       if i == slots { i = 0 }
     }
+  }
+
+  func contains(_ key: UInt128) -> Bool {
+    if key == 0 { return hasZero }
+    return probe(key).found || (!overflow.isEmpty && overflow.contains(key))
   }
 
   /// Adds the key of log record `seq` (records come in seq order).
@@ -175,7 +180,8 @@ final class SeenTable {
       }
       return
     }
-    if contains(key) { return }
+    var (slot, found) = probe(key)
+    if found || overflow.contains(key) { return }
     if (entries + 1) * 4 > slots * 3 {
       do throws(SpoolError) {
         try grow()
@@ -183,13 +189,9 @@ final class SeenTable {
         overflow.insert(key)
         return
       }
+      slot = probe(key).slot
     }
-    var i = home(key, slots)
-    while load(i) != 0 {
-      i += 1
-      if i == slots { i = 0 }
-    }
-    Self.store(key, at: i, in: base)
+    Self.store(key, at: slot, in: base)
     entries += 1
   }
 
@@ -253,14 +255,7 @@ final class SeenTable {
     let fd = Glibc.open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
     if fd < 0 { throw FileIO.fail("open", tmp) }
     let t = try fresh(path: tmp, fd: fd, slots: slots)
-    for k in keys {
-      var i = t.home(k, slots)
-      while t.load(i) != 0 {
-        i += 1
-        if i == slots { i = 0 }
-      }
-      store(k, at: i, in: t.base)
-    }
+    for k in keys { store(k, at: t.probe(k).slot, in: t.base) }
     t.entries = keys.count
     if let like {
       t.covered = like.covered

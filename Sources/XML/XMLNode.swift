@@ -64,14 +64,7 @@ public struct XMLNode: @unchecked Sendable {
   /// no namespace).
   public func namespaceURIIs(_ uri: [UInt8]) -> Bool {
     guard let ns = ptr.pointee.ns, let href = ns.pointee.href else { return false }
-    return uri.withUnsafeBufferPointer { u in
-      var i = 0
-      while i < u.count {
-        if href[i] != u[i] { return false }  // a NUL in href ends the match here
-        i += 1
-      }
-      return href[u.count] == 0
-    }
+    return uri.withUnsafeBufferPointer { Self.equals(href, $0) }
   }
 
   /// Namespace prefix as written, if any.
