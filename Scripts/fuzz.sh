@@ -11,7 +11,9 @@
 #                body controls removed and markup inert
 #   all          each of the above in turn, for SECONDS each
 # Default: 60 seconds. Every run is bounded (-max_total_time or -runs), -rss_limit_mb=2048,
-# -timeout=10, one process (no -jobs/-fork: the machine is shared). Inputs are capped
+# -timeout=10, one process unless FUZZ_WORKERS=N (N processes sharing the target's corpus
+# directory, each with its own log, Fuzz/work/<target>/log.K; libFuzzer reloads the corpus
+# to pick up what the others found; each runs the full bound). Inputs are capped
 # (-max_len: feed 16 KiB, extract 32 KiB; seeds are cut to that): executions per second
 # fall with input size under ASan, and big documents are the hostile harness's job.
 # -timeout counts wall time: do not SIGSTOP a run (it reports a false timeout).
@@ -69,17 +71,27 @@ run() {
   local limit
   if [[ "$bound" == -runs=* ]]; then limit="$bound"; else limit="-max_total_time=$bound"; fi
   echo "== $name: $limit" >&2
-  local status=0
-  "$fuzz/.build/release/$binary" "$limit" -rss_limit_mb=2048 -timeout=10 \
-    -max_len="$maxlen" -dict="$fuzz/Dictionaries/$dict.dict" -print_final_stats=1 \
-    -artifact_prefix="$work/artifacts/" "$@" "$work/corpus" "${seeds[@]}" >"$work/log" 2>&1 || status=$?
-  # Summary: executions, exec/s, coverage, corpus, and any finding.
-  grep -E "^#[0-9]+.*(INITED|DONE|pulse|NEW|REDUCE)" "$work/log" | tail -1 >&2 || true
-  grep -E "^stat::|^Done [0-9]+ runs" "$work/log" >&2 || true
-  if grep -qE "ERROR: (libFuzzer|AddressSanitizer|LeakSanitizer)|Fatal error|SUMMARY" "$work/log"; then
-    echo "== $name: FINDING (exit $status); see $work/log" >&2
-    grep -E "ERROR:|Fatal error|SUMMARY|artifact_prefix|Test unit written" "$work/log" | head -20 >&2
-  fi
+  local status=0 workers="${FUZZ_WORKERS:-1}" pids=() logs=() k
+  for ((k = 1; k <= workers; k++)); do
+    local log="$work/log"
+    ((workers == 1)) || log="$work/log.$k"
+    logs+=("$log")
+    "$fuzz/.build/release/$binary" "$limit" -rss_limit_mb=2048 -timeout=10 \
+      -max_len="$maxlen" -dict="$fuzz/Dictionaries/$dict.dict" -print_final_stats=1 \
+      -artifact_prefix="$work/artifacts/" "$@" "$work/corpus" "${seeds[@]}" >"$log" 2>&1 &
+    pids+=($!)
+  done
+  for k in "${!pids[@]}"; do wait "${pids[$k]}" || status=$?; done
+  # Summary per process: executions, exec/s, coverage, corpus, and any finding.
+  for log in "${logs[@]}"; do
+    echo "-- $log" >&2
+    grep -E "^#[0-9]+.*(INITED|DONE|pulse|NEW|REDUCE)" "$log" | tail -1 >&2 || true
+    grep -E "^stat::|^Done [0-9]+ runs" "$log" >&2 || true
+    if grep -qE "ERROR: (libFuzzer|AddressSanitizer|LeakSanitizer)|Fatal error|SUMMARY" "$log"; then
+      echo "== $name: FINDING (exit $status); see $log" >&2
+      grep -E "ERROR:|Fatal error|SUMMARY|artifact_prefix|Test unit written" "$log" | head -20 >&2
+    fi
+  done
   return "$status"
 }
 
