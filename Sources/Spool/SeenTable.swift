@@ -136,8 +136,12 @@ final class SeenTable {
     Int(UInt64(truncatingIfNeeded: key >> 64).multipliedFullWidth(by: UInt64(slots)).high)
   }
 
-  @inline(__always) private func load(_ i: Int) -> UInt128 {
-    let p = base + Self.headerSize + i * Self.slotSize
+  @inline(__always) private func load(_ i: Int) -> UInt128 { Self.load(i, in: base) }
+
+  @inline(__always) private static func load(_ i: Int, in base: UnsafeMutableRawPointer)
+    -> UInt128
+  {
+    let p = base + headerSize + i * slotSize
     let lo = UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))
     let hi = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
     return UInt128(hi) << 64 | UInt128(lo)
@@ -230,33 +234,53 @@ final class SeenTable {
   /// Empties the table (the log disagrees with it: it is rebuilt from there).
   func reset() throws(SpoolError) {
     overflow = []
-    adopt(try Self.rebuilt(path: path, slots: Self.initialSlots, keys: [], like: nil))
+    adopt(try Self.rebuilt(path: path, slots: Self.initialSlots, like: nil))
   }
 
   /// Half as many slots again: every key into a new file, durable before it replaces
   /// this one by rename (a crash in between leaves the old table whole). The new header
   /// vouches for everything inserted so far, since the new file holds all of it.
+  ///
+  /// Memory: the keys go straight from the old mapping to the new one, and the old
+  /// mapping's pages are dropped from this process (not from the file) as soon as they
+  /// are read, so a growth holds little more than the new table (it held the old table,
+  /// a copy of every key and the new table at once: 23 MB at 350,000 keys).
   private func grow() throws(SpoolError) {
-    var keys: [UInt128] = []
-    keys.reserveCapacity(entries)
-    for i in 0..<slots {
-      let k = load(i)
-      if k != 0 { keys.append(k) }
-    }
-    adopt(try Self.rebuilt(path: path, slots: slots + slots / 2, keys: keys, like: self))
+    let old = base
+    let count = slots
+    let chunk = 1 << 16  // slots per 1 MiB
+    adopt(
+      try Self.rebuilt(path: path, slots: slots + slots / 2, like: self) { t in
+        var start = 0
+        while start < count {
+          let end = min(count, start + chunk)
+          for i in start..<end {
+            let k = Self.load(i, in: old)
+            if k != 0 { Self.store(k, at: t.probe(k).slot, in: t.base) }
+          }
+          // Page-aligned: the header page goes with the first chunk.
+          let from = start == 0 ? 0 : Self.headerSize + start * Self.slotSize
+          let to = Self.headerSize + end * Self.slotSize
+          let pageFrom = (from + 4095) & ~4095
+          let pageTo = end == count ? to : to & ~4095
+          if pageTo > pageFrom { madvise(old + pageFrom, pageTo - pageFrom, MADV_DONTNEED) }
+          start = end
+        }
+        return self.entries - (self.hasZero ? 1 : 0)
+      })
   }
 
-  /// A new file holding `keys` (and `like`'s position in the log), renamed over `path`.
-  private static func rebuilt(path: String, slots: Int, keys: [UInt128], like: SeenTable?)
-    throws(SpoolError) -> SeenTable
-  {
+  /// A new file of `slots` slots that `fill` fills (returning how many keys it stored),
+  /// with `like`'s position in the log, renamed over `path`.
+  private static func rebuilt(
+    path: String, slots: Int, like: SeenTable?, fill: (SeenTable) -> Int = { _ in 0 }
+  ) throws(SpoolError) -> SeenTable {
     let tmp = path + ".new"
     unlink(tmp)
     let fd = Glibc.open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
     if fd < 0 { throw FileIO.fail("open", tmp) }
     let t = try fresh(path: tmp, fd: fd, slots: slots)
-    for k in keys { store(k, at: t.probe(k).slot, in: t.base) }
-    t.entries = keys.count
+    t.entries = fill(t)
     if let like {
       t.covered = like.covered
       t.lastKey = like.lastKey
