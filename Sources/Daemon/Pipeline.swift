@@ -34,6 +34,11 @@ public final class Pipeline: Sendable {
     self.logger = logger
     spool = try Spool(directory: config.spool, stateDirectory: config.state)
     store = try FeedStateStore(directory: config.state, originGroups: config.network.groups)
+    if store.skippedLines > 0 {
+      logger.warning(
+        "feed state: lines that did not read back were skipped; their feeds are fetched afresh",
+        metadata: ["lines": "\(store.skippedLines)", "path": "\(store.path)"])
+    }
     gate = OriginGate(
       limit: config.network.perOrigin, spacing: .seconds(config.network.spacing))
     fetcher = Fetcher(

@@ -253,7 +253,7 @@ import Yams
     try Self.run(["run", "--once", "--config", cfg])
     // Lose the feed state (validators and due times): everything is fetched again,
     // and the seen index keeps the spool free of repeats.
-    try FileManager.default.removeItem(atPath: dir.path + "/state/feeds.json")
+    try FileManager.default.removeItem(atPath: dir.path + "/state/feeds.state")
     let again = try Self.run(["run", "--once", "--config", cfg])
     #expect(again.out.contains("stored=0"))
     #expect(files(dir.path + "/spool/new").count == 5)
