@@ -35,6 +35,10 @@ final class SeenTable {
   private(set) var covered: UInt64
   private(set) var lastKey: UInt128?
   private var checkpointedAt: UInt64
+  /// A process that died after storing keys and before its checkpoint left them in the
+  /// slots but not in the header's count: a replayed record above this seq whose key is
+  /// already there is counted then. Exact again after a growth (which counts the slots).
+  private var uncountedAbove: UInt64 = .max
   /// The all-zero key cannot live in a slot (it marks empty ones).
   private var hasZero: Bool
   /// Keys that could not be put in the file (it could not grow: disk full): kept in
@@ -88,6 +92,7 @@ final class SeenTable {
           t.entries = Int(word(16))
           t.covered = word(24)
           t.checkpointedAt = t.covered
+          t.uncountedAbove = t.covered
           if t.covered > 0 { t.lastKey = UInt128(word(40)) << 64 | UInt128(word(32)) }
           t.hasZero = word(48) != 0
           return t
@@ -154,16 +159,18 @@ final class SeenTable {
       of: UInt64(truncatingIfNeeded: key >> 64).littleEndian, toByteOffset: 8, as: UInt64.self)
   }
 
-  /// The slot holding `key`, or the empty slot where it would go.
+  /// The slot holding `key`, or the empty slot where it would go (-1 if there is none:
+  /// a table fuller than its count says, which only a damaged file can be).
   private func probe(_ key: UInt128) -> (slot: Int, found: Bool) {
     var i = home(key, slots)
-    while true {
+    for _ in 0..<slots {
       let k = load(i)
       if k == key { return (i, true) }
       if k == 0 { return (i, false) }
       i += 1
       if i == slots { i = 0 }
     }
+    return (-1, false)
   }
 
   func contains(_ key: UInt128) -> Bool {
@@ -185,8 +192,12 @@ final class SeenTable {
       return
     }
     var (slot, found) = probe(key)
-    if found || overflow.contains(key) { return }
-    if (entries + 1) * 4 > slots * 3 {
+    if found {
+      if seq > uncountedAbove { entries += 1 }
+      return
+    }
+    if overflow.contains(key) { return }
+    if (entries + 1) * 4 > slots * 3 || slot < 0 {
       do throws(SpoolError) {
         try grow()
       } catch {
@@ -194,6 +205,10 @@ final class SeenTable {
         return
       }
       slot = probe(key).slot
+      if slot < 0 {
+        overflow.insert(key)
+        return
+      }
     }
     Self.store(key, at: slot, in: base)
     entries += 1
@@ -245,18 +260,25 @@ final class SeenTable {
   /// mapping's pages are dropped from this process (not from the file) as soon as they
   /// are read, so a growth holds little more than the new table (it held the old table,
   /// a copy of every key and the new table at once: 23 MB at 350,000 keys).
+  ///
+  /// The keys are counted as they are copied: the count is exact afterwards, whatever
+  /// crashes left uncounted.
   private func grow() throws(SpoolError) {
     let old = base
     let count = slots
     let chunk = 1 << 16  // slots per 1 MiB
     adopt(
       try Self.rebuilt(path: path, slots: slots + slots / 2, like: self) { t in
+        var copied = 0
         var start = 0
         while start < count {
           let end = min(count, start + chunk)
           for i in start..<end {
             let k = Self.load(i, in: old)
-            if k != 0 { Self.store(k, at: t.probe(k).slot, in: t.base) }
+            if k != 0 {
+              Self.store(k, at: t.probe(k).slot, in: t.base)
+              copied += 1
+            }
           }
           // Page-aligned: the header page goes with the first chunk.
           let from = start == 0 ? 0 : Self.headerSize + start * Self.slotSize
@@ -266,8 +288,9 @@ final class SeenTable {
           if pageTo > pageFrom { madvise(old + pageFrom, pageTo - pageFrom, MADV_DONTNEED) }
           start = end
         }
-        return self.entries - (self.hasZero ? 1 : 0)
+        return copied
       })
+    uncountedAbove = .max
   }
 
   /// A new file of `slots` slots that `fill` fills (returning how many keys it stored),
