@@ -153,18 +153,16 @@ public final class FeedStateStore: Sendable {
       f.generation = snapshot.generation ?? 0
       f.snapshotBytes = snapshot.bytes
       if snapshot.generation == nil { f.mustCompact = true }
-      var journalLines = 0
       let journal = LineFile.read(
         journalPath,
-        accept: { $0 == snapshot.generation },
+        accept: { $0 != nil && $0 == snapshot.generation },
         line: { line in
-          journalLines += 1
           guard let (kind, json) = LineFile.record(line), apply(kind, json) else {
             skipped += 1
             return
           }
         })
-      if let journal, journal.generation == snapshot.generation {
+      if let journal, journal.generation != nil, journal.generation == snapshot.generation {
         f.journalBytes = journal.goodBytes
         f.journalGood = journal.goodBytes
         if journal.torn { skipped += 1 }
@@ -310,7 +308,10 @@ public final class FeedStateStore: Sendable {
   private func writeSnapshot(
     _ states: [String: FeedState], origins: [String: Date], into f: inout Files
   ) throws {
-    let generation = f.generation &+ 1
+    // Random, not a counter: a generation must never match a journal left from an
+    // earlier snapshot, even one that was deleted or damaged (a counter restarts then).
+    var generation = UInt64.random(in: 1...UInt64.max)
+    while generation == f.generation { generation = UInt64.random(in: 1...UInt64.max) }
     let encoder = Self.encoder()
     let tmp = path + ".new"
     var out = try LineFile.Writer(creating: tmp)
@@ -326,20 +327,25 @@ public final class FeedStateStore: Sendable {
     }
     let bytes = try out.finish(renamingTo: path)
     // The new snapshot holds everything: a journal of the old generation is ignored from
-    // here on, so a crash before the next lines leaves nothing inconsistent.
-    var journal = try LineFile.Writer(creating: journalPath + ".new")
-    journal.append(Self.header + "\(generation)\n")
-    let journalBytes = try journal.finish(renamingTo: journalPath)
-    if f.journal >= 0 { close(f.journal) }
-    f.journal = open(journalPath, O_WRONLY | O_APPEND | O_CLOEXEC)
+    // here on, so a crash before the next lines leaves nothing inconsistent. Appending to
+    // that journal would be appending to nothing: until a journal of this generation
+    // exists, every flush writes a snapshot.
     f.generation = generation
     f.snapshotBytes = bytes
-    f.journalBytes = journalBytes
-    f.mustCompact = f.journal < 0
+    if f.journal >= 0 { close(f.journal) }
+    f.journal = -1
+    f.journalGood = nil
+    f.journalBytes = 0
+    f.mustCompact = true
     if f.legacyExists {
       unlink(legacyPath)
       f.legacyExists = false
     }
+    var journal = try LineFile.Writer(creating: journalPath + ".new")
+    journal.append(Self.header + "\(generation)\n")
+    f.journalBytes = try journal.finish(renamingTo: journalPath)
+    f.journal = open(journalPath, O_WRONLY | O_APPEND | O_CLOEXEC)
+    f.mustCompact = f.journal < 0
   }
 
   private func appendJournal(_ changed: [FeedState], origins: [String: Date]?, into f: inout Files)
@@ -393,32 +399,46 @@ enum LineFile {
     var chunk = [UInt8](repeating: 0, count: 1 << 16)
     var sawHeader = false
     var rejected = false
-    while true {
+    // A line longer than this is damage (a state line is a few hundred bytes): it is
+    // dropped as it is read, not held, and reported as one empty line.
+    let maxLine = 1 << 24
+    var dropped = 0  // bytes of the current line already dropped
+    var scanFrom = 0  // the buffer holds no newline before this
+    func take(_ text: ArraySlice<UInt8>) {
+      if !sawHeader {
+        sawHeader = true
+        let h = String(decoding: text, as: UTF8.self)
+        if h.hasPrefix(FeedStateStore.header) {
+          result.generation = UInt64(h.dropFirst(FeedStateStore.header.count))
+        }
+        if !accept(result.generation) { rejected = true }
+      } else if !rejected {
+        line(text)
+      }
+    }
+    while !rejected {
       let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
       if n < 0 && errno == EINTR { continue }
       if n <= 0 { break }
       result.bytes += n
       buffer.append(contentsOf: chunk[0..<n])
       var start = 0
-      while let nl = buffer[start...].firstIndex(of: 0x0A) {
-        let text = buffer[start..<nl]
-        if !sawHeader {
-          sawHeader = true
-          let h = String(decoding: text, as: UTF8.self)
-          if h.hasPrefix(FeedStateStore.header) {
-            result.generation = UInt64(h.dropFirst(FeedStateStore.header.count))
-          }
-          if !accept(result.generation) { rejected = true }
-        } else if !rejected {
-          line(text)
-        }
-        result.goodBytes += nl + 1 - start
+      while !rejected, let nl = buffer[scanFrom...].firstIndex(of: 0x0A) {
+        take(dropped > 0 ? buffer[0..<0] : buffer[start..<nl])
+        result.goodBytes += dropped + nl + 1 - start
+        dropped = 0
         start = nl + 1
+        scanFrom = start
       }
       buffer.removeFirst(start)
-      if rejected { break }
+      scanFrom = buffer.count
+      if buffer.count > maxLine {
+        dropped += buffer.count
+        buffer.removeAll(keepingCapacity: true)
+        scanFrom = 0
+      }
     }
-    result.torn = !buffer.isEmpty && !rejected
+    result.torn = (!buffer.isEmpty || dropped > 0) && !rejected
     return result
   }
 

@@ -59,6 +59,12 @@ import Testing
     #expect(after.journal > journal && after.journal - journal < 3 * 600)
     try store.flush()  // nothing changed: nothing written
     #expect(store.fileSizes == after)
+    // Read back across many 64 KiB reads.
+    let again = try FeedStateStore(directory: dir.path)
+    #expect(again.skippedLines == 0)
+    #expect(again.all.count == 2000)
+    #expect(again[Self.url(1)].etag == "\"b-1\"")
+    #expect(again[Self.url(1999)] == store[Self.url(1999)])
   }
 
   @Test func theJournalIsFoldedIntoANewSnapshotOnceItOutgrowsIt() throws {
@@ -99,8 +105,10 @@ import Testing
     try h.write(contentsOf: Data("F\t{\"url\":\"https://feeds2.example/feed/2\",\"et".utf8))
     try h.close()
 
+    let tornSize = try FileManager.default.attributesOfItem(atPath: journal)[.size] as! Int
     let reader = try FeedStateStore(directory: dir.path)
     #expect(reader.skippedLines == 1)
+    #expect(try FileManager.default.attributesOfItem(atPath: journal)[.size] as! Int == tornSize)
     #expect(reader[Self.url(0)].etag == "\"b-0\"")
     #expect(reader[Self.url(2)].etag == "\"a-2\"")
     // Only a writer cuts the tail (a reader such as `status` must not), then appends.
@@ -127,6 +135,46 @@ import Testing
     try oldJournal.write(to: URL(fileURLWithPath: dir.path + "/feeds.journal"))
     let again = try FeedStateStore(directory: dir.path)
     #expect(again[Self.url(0)].etag == "\"new-0\"")
+  }
+
+  @Test func aFailureAfterTheSnapshotLeavesNoAppendsToAnIgnoredJournal() throws {
+    let dir = try TemporaryDirectory()
+    defer { dir.remove() }
+    let store = try FeedStateStore(directory: dir.path)
+    Self.fill(store, 0..<10, etag: "a")
+    try store.flush()
+    // The new journal cannot be created (here: a directory in the way) after the new
+    // snapshot was renamed into place.
+    let blocker = dir.path + "/feeds.journal.new"
+    try FileManager.default.createDirectory(atPath: blocker, withIntermediateDirectories: false)
+    Self.fill(store, 0..<10, etag: "b")
+    #expect(throws: (any Error).self) { try store.flush() }
+    try FileManager.default.removeItem(atPath: blocker)
+    Self.fill(store, 0..<1, etag: "c")  // one change: would be an append
+    try store.flush()
+    let again = try FeedStateStore(directory: dir.path)
+    #expect(again[Self.url(0)].etag == "\"c-0\"")
+    #expect(again[Self.url(5)].etag == "\"b-5\"")
+  }
+
+  @Test func anOverlongLineIsDroppedNotHeld() throws {
+    let dir = try TemporaryDirectory()
+    defer { dir.remove() }
+    let store = try FeedStateStore(directory: dir.path)
+    Self.fill(store, 0..<10, etag: "a")
+    try store.flush()
+    Self.fill(store, 0..<1, etag: "b")
+    try store.flush()
+    // 17 MiB without a newline (say, a block of zeros after a crash), then a good line.
+    let h = try #require(FileHandle(forWritingAtPath: dir.path + "/feeds.journal"))
+    try h.seekToEnd()
+    try h.write(contentsOf: Data(count: 17 << 20) + Data("\n".utf8))
+    try h.close()
+    Self.fill(store, 0..<1, etag: "c")
+    let again = try FeedStateStore(directory: dir.path)
+    #expect(again.skippedLines == 1)
+    #expect(again[Self.url(0)].etag == "\"b-0\"")
+    #expect(again[Self.url(1)].etag == "\"a-1\"")
   }
 
   @Test func aDamagedLineCostsOnlyItsFeed() throws {
