@@ -292,19 +292,43 @@ def write_config(path, spool, state, feeds, allow, interval="4m", per_origin=16)
 
 
 def read_state(state_dir):
-    try:
-        with open(os.path.join(state_dir, "feeds.json"), encoding="utf-8") as f:
-            doc = json.load(f)
-    except (OSError, ValueError):
-        return {}
-    feeds = doc.get("feeds", doc) if isinstance(doc, dict) else doc
+    """Feed states by URL: STATE/feeds.state (header `feedspool-state 2 GEN`, then
+    `F<TAB>json` lines), then STATE/feeds.journal of the same generation (later lines
+    win); STATE/feeds.json (the first format) if there is no snapshot."""
     out = {}
-    if isinstance(feeds, list):
-        for s in feeds:
+
+    def lines(name):
+        try:
+            with open(os.path.join(state_dir, name), encoding="utf-8") as f:
+                text = f.read()
+        except OSError:
+            return None, []
+        rows = text.split("\n")
+        return rows[0], rows[1:-1]  # the last piece is empty or torn
+
+    header, rows = lines("feeds.state")
+    if header is None:
+        try:
+            with open(os.path.join(state_dir, "feeds.json"), encoding="utf-8") as f:
+                doc = json.load(f)
+        except (OSError, ValueError):
+            return {}
+        for s in doc.get("feeds", []) if isinstance(doc, dict) else []:
             if isinstance(s, dict) and "url" in s:
                 out[s["url"]] = s
-    elif isinstance(feeds, dict):
-        out = feeds
+        return out
+    jheader, jrows = lines("feeds.journal")
+    if jheader == header and header.startswith("feedspool-state 2 "):
+        rows += jrows
+    for row in rows:
+        if not row.startswith("F\t"):
+            continue
+        try:
+            s = json.loads(row[2:])
+        except ValueError:
+            continue
+        if isinstance(s, dict) and "url" in s:
+            out[s["url"]] = s
     return out
 
 
