@@ -143,31 +143,27 @@ public final class FeedStateStore: Sendable {
       return false
     }
 
-    let snapshot = LineFile.read(path) { line in
+    func take(_ line: ArraySlice<UInt8>) {
       guard let (kind, json) = LineFile.record(line), apply(kind, json) else {
         skipped += 1
         return
       }
     }
-    if let snapshot {
+
+    if let snapshot = LineFile.read(path, line: take) {
       f.generation = snapshot.generation ?? 0
       f.snapshotBytes = snapshot.bytes
-      if snapshot.generation == nil { f.mustCompact = true }
-      let journal = LineFile.read(
-        journalPath,
-        accept: { $0 != nil && $0 == snapshot.generation },
-        line: { line in
-          guard let (kind, json) = LineFile.record(line), apply(kind, json) else {
-            skipped += 1
-            return
-          }
-        })
-      if let journal, journal.generation != nil, journal.generation == snapshot.generation {
-        f.journalBytes = journal.goodBytes
-        f.journalGood = journal.goodBytes
-        if journal.torn { skipped += 1 }
-      }
       if snapshot.torn { skipped += 1 }
+      if let generation = snapshot.generation {
+        let journal = LineFile.read(journalPath, accept: { $0 == generation }, line: take)
+        if let journal, journal.generation == generation {
+          f.journalBytes = journal.goodBytes
+          f.journalGood = journal.goodBytes
+          if journal.torn { skipped += 1 }
+        }
+      } else {
+        f.mustCompact = true
+      }
     } else if let data = FileManager.default.contents(atPath: legacyPath) {
       f.legacyExists = true
       f.mustCompact = true
@@ -227,7 +223,7 @@ public final class FeedStateStore: Sendable {
     }
   }
 
-  /// Bytes in the two files, for tests and `status`.
+  /// Bytes in the two files (for tests).
   public var fileSizes: (snapshot: Int, journal: Int) {
     files.withLock { ($0.snapshotBytes, $0.journalBytes) }
   }
@@ -238,14 +234,7 @@ public final class FeedStateStore: Sendable {
     try files.withLock { f in
       if f.journal < 0, let good = f.journalGood {
         f.journalGood = nil
-        let fd = open(journalPath, O_WRONLY | O_APPEND | O_CLOEXEC)
-        if fd >= 0, ftruncate(fd, off_t(good)) == 0 {
-          f.journal = fd
-          f.journalBytes = good
-        } else {
-          if fd >= 0 { close(fd) }
-          f.mustCompact = true
-        }
+        if !openJournal(cutAt: good, into: &f) { f.mustCompact = true }
       }
       let compact: Bool
       let dirty: Set<String>
@@ -343,9 +332,20 @@ public final class FeedStateStore: Sendable {
     }
     var journal = try LineFile.Writer(creating: journalPath + ".new")
     journal.append(Self.header + "\(generation)\n")
-    f.journalBytes = try journal.finish(renamingTo: journalPath)
-    f.journal = open(journalPath, O_WRONLY | O_APPEND | O_CLOEXEC)
-    f.mustCompact = f.journal < 0
+    f.mustCompact = !openJournal(cutAt: try journal.finish(renamingTo: journalPath), into: &f)
+  }
+
+  /// Opens the journal for appending after its first `bytes` (anything beyond, a torn
+  /// line, is cut off). False if it cannot.
+  private func openJournal(cutAt bytes: Int, into f: inout Files) -> Bool {
+    let fd = open(journalPath, O_WRONLY | O_APPEND | O_CLOEXEC)
+    guard fd >= 0, ftruncate(fd, off_t(bytes)) == 0 else {
+      if fd >= 0 { close(fd) }
+      return false
+    }
+    f.journal = fd
+    f.journalBytes = bytes
+    return true
   }
 
   private func appendJournal(_ changed: [FeedState], origins: [String: Date]?, into f: inout Files)
@@ -529,38 +529,8 @@ enum LineFile {
 /// Temp file, fsync, rename, fsync of the directory.
 enum AtomicFile {
   static func write(_ data: Data, to path: String) throws {
-    let tmp = path + ".new"
-    let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-    var ok = true
-    data.withUnsafeBytes { raw in
-      var off = 0
-      while off < raw.count {
-        let n = Glibc.write(fd, raw.baseAddress! + off, raw.count - off)
-        if n < 0 {
-          if errno == EINTR { continue }
-          ok = false
-          return
-        }
-        off += n
-      }
-    }
-    let code = errno
-    if !ok || fsync(fd) != 0 {
-      close(fd)
-      unlink(tmp)
-      throw POSIXError(POSIXErrorCode(rawValue: ok ? errno : code) ?? .EIO)
-    }
-    close(fd)
-    guard rename(tmp, path) == 0 else {
-      unlink(tmp)
-      throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
-    }
-    let dir = (path as NSString).deletingLastPathComponent
-    let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    if dfd >= 0 {
-      _ = fsync(dfd)
-      close(dfd)
-    }
+    var out = try LineFile.Writer(creating: path + ".new")
+    out.append(data)
+    _ = try out.finish(renamingTo: path)
   }
 }

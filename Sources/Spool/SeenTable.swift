@@ -266,31 +266,35 @@ final class SeenTable {
   private func grow() throws(SpoolError) {
     let old = base
     let count = slots
-    let chunk = 1 << 16  // slots per 1 MiB
     adopt(
       try Self.rebuilt(path: path, slots: slots + slots / 2, like: self) { t in
-        var copied = 0
-        var start = 0
-        while start < count {
-          let end = min(count, start + chunk)
-          for i in start..<end {
-            let k = Self.load(i, in: old)
-            if k != 0 {
-              Self.store(k, at: t.probe(k).slot, in: t.base)
-              copied += 1
-            }
-          }
-          // Page-aligned: the header page goes with the first chunk.
-          let from = start == 0 ? 0 : Self.headerSize + start * Self.slotSize
-          let to = Self.headerSize + end * Self.slotSize
-          let pageFrom = (from + 4095) & ~4095
-          let pageTo = end == count ? to : to & ~4095
-          if pageTo > pageFrom { madvise(old + pageFrom, pageTo - pageFrom, MADV_DONTNEED) }
-          start = end
-        }
-        return copied
+        Self.moveKeys(from: old, slots: count, into: t)
       })
     uncountedAbove = .max
+  }
+
+  /// Copies every key of the mapping at `old` into `t`, 1 MiB of slots at a time, each
+  /// piece's pages dropped from this process once read; returns how many were copied.
+  /// The pieces start on page boundaries (the header is one page; the first piece takes
+  /// it along), and madvise rounds the last one's length up to whole pages.
+  private static func moveKeys(from old: UnsafeMutableRawPointer, slots: Int, into t: SeenTable)
+    -> Int
+  {
+    let chunk = (1 << 20) / slotSize
+    var copied = 0
+    for start in stride(from: 0, to: slots, by: chunk) {
+      let end = min(slots, start + chunk)
+      for i in start..<end {
+        let k = load(i, in: old)
+        if k != 0 {
+          store(k, at: t.probe(k).slot, in: t.base)
+          copied += 1
+        }
+      }
+      let from = start == 0 ? 0 : headerSize + start * slotSize
+      madvise(old + from, headerSize + end * slotSize - from, MADV_DONTNEED)
+    }
+    return copied
   }
 
   /// A new file of `slots` slots that `fill` fills (returning how many keys it stored),

@@ -26,6 +26,26 @@ import Testing
     }
   }
 
+  /// A store in `dir` after one flush per round (feeds `range` given validators `etag`).
+  static func flushed(_ dir: TemporaryDirectory, _ rounds: [(Range<Int>, String)]) throws
+    -> FeedStateStore
+  {
+    let store = try FeedStateStore(directory: dir.path)
+    for (range, etag) in rounds {
+      fill(store, range, etag: etag)
+      try store.flush()
+    }
+    return store
+  }
+
+  /// Bytes added at the end of the journal behind the store's back (a crash's leftovers).
+  static func appendToJournal(_ dir: TemporaryDirectory, _ bytes: Data) throws {
+    let h = try #require(FileHandle(forWritingAtPath: dir.path + "/feeds.journal"))
+    try h.seekToEnd()
+    try h.write(contentsOf: bytes)
+    try h.close()
+  }
+
   @Test func statesReadBackAsWrittenAcrossRestarts() throws {
     let dir = try TemporaryDirectory()
     defer { dir.remove() }
@@ -70,9 +90,7 @@ import Testing
   @Test func theJournalIsFoldedIntoANewSnapshotOnceItOutgrowsIt() throws {
     let dir = try TemporaryDirectory()
     defer { dir.remove() }
-    let store = try FeedStateStore(directory: dir.path)
-    Self.fill(store, 0..<100, etag: "a")
-    try store.flush()
+    let store = try Self.flushed(dir, [(0..<100, "a")])
     // Small rounds of changes: appended until the journal passes its allowance.
     var round = 0
     while store.fileSizes.journal <= FeedStateStore.journalAllowance {
@@ -93,17 +111,10 @@ import Testing
   @Test func aTornJournalTailIsSkippedAndCutBeforeTheNextAppend() throws {
     let dir = try TemporaryDirectory()
     defer { dir.remove() }
-    let store = try FeedStateStore(directory: dir.path)
-    Self.fill(store, 0..<10, etag: "a")
-    try store.flush()
-    Self.fill(store, 0..<1, etag: "b")
-    try store.flush()
+    _ = try Self.flushed(dir, [(0..<10, "a"), (0..<1, "b")])
     // A crash in the middle of an append: half a line at the end.
     let journal = dir.path + "/feeds.journal"
-    let h = try #require(FileHandle(forWritingAtPath: journal))
-    try h.seekToEnd()
-    try h.write(contentsOf: Data("F\t{\"url\":\"https://feeds2.example/feed/2\",\"et".utf8))
-    try h.close()
+    try Self.appendToJournal(dir, Data("F\t{\"url\":\"https://feeds2.example/feed/2\",\"et".utf8))
 
     let tornSize = try FileManager.default.attributesOfItem(atPath: journal)[.size] as! Int
     let reader = try FeedStateStore(directory: dir.path)
@@ -123,11 +134,7 @@ import Testing
   @Test func aJournalOfAnOlderSnapshotIsIgnored() throws {
     let dir = try TemporaryDirectory()
     defer { dir.remove() }
-    let store = try FeedStateStore(directory: dir.path)
-    Self.fill(store, 0..<10, etag: "a")
-    try store.flush()
-    Self.fill(store, 0..<1, etag: "old")
-    try store.flush()
+    let store = try Self.flushed(dir, [(0..<10, "a"), (0..<1, "old")])
     let oldJournal = try Data(contentsOf: URL(fileURLWithPath: dir.path + "/feeds.journal"))
     Self.fill(store, 0..<10, etag: "new")  // most feeds changed: a new snapshot
     try store.flush()
@@ -140,9 +147,7 @@ import Testing
   @Test func aFailureAfterTheSnapshotLeavesNoAppendsToAnIgnoredJournal() throws {
     let dir = try TemporaryDirectory()
     defer { dir.remove() }
-    let store = try FeedStateStore(directory: dir.path)
-    Self.fill(store, 0..<10, etag: "a")
-    try store.flush()
+    let store = try Self.flushed(dir, [(0..<10, "a")])
     // The new journal cannot be created (here: a directory in the way) after the new
     // snapshot was renamed into place.
     let blocker = dir.path + "/feeds.journal.new"
@@ -160,16 +165,9 @@ import Testing
   @Test func anOverlongLineIsDroppedNotHeld() throws {
     let dir = try TemporaryDirectory()
     defer { dir.remove() }
-    let store = try FeedStateStore(directory: dir.path)
-    Self.fill(store, 0..<10, etag: "a")
-    try store.flush()
-    Self.fill(store, 0..<1, etag: "b")
-    try store.flush()
+    let store = try Self.flushed(dir, [(0..<10, "a"), (0..<1, "b")])
     // 17 MiB without a newline (say, a block of zeros after a crash), then a good line.
-    let h = try #require(FileHandle(forWritingAtPath: dir.path + "/feeds.journal"))
-    try h.seekToEnd()
-    try h.write(contentsOf: Data(count: 17 << 20) + Data("\n".utf8))
-    try h.close()
+    try Self.appendToJournal(dir, Data(count: 17 << 20) + Data("\n".utf8))
     Self.fill(store, 0..<1, etag: "c")
     let again = try FeedStateStore(directory: dir.path)
     #expect(again.skippedLines == 1)
@@ -180,9 +178,7 @@ import Testing
   @Test func aDamagedLineCostsOnlyItsFeed() throws {
     let dir = try TemporaryDirectory()
     defer { dir.remove() }
-    let store = try FeedStateStore(directory: dir.path)
-    Self.fill(store, 0..<5, etag: "a")
-    try store.flush()
+    _ = try Self.flushed(dir, [(0..<5, "a")])
     let path = dir.path + "/feeds.state"
     var text = try String(contentsOfFile: path, encoding: .utf8)
     let target = "\"\\\"a-3\\\"\""
