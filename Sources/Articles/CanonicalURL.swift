@@ -98,6 +98,37 @@ public enum CanonicalURL {
     return p.serialize(scheme: s, removingTracking: false) != nil
   }
 
+  /// Scheme, host and port of an absolute `http:` or `https:` URL, with the same host
+  /// checks as `canonicalize`: the host lower-case (an internationalized name as its
+  /// ASCII form, an IPv6 literal in brackets), the port the scheme's default when none is
+  /// written. Nil for anything else. Needs neither Foundation's URL types nor, for ASCII
+  /// hosts, ICU.
+  public static func origin(of url: String) -> (scheme: String, host: String, port: Int)? {
+    guard let p = Parsed(url), let scheme = p.scheme, let authority = p.authority else {
+      return nil
+    }
+    let s = String(decoding: scheme.map(asciiLower), as: UTF8.self)
+    guard s == "http" || s == "https", let auth = normalizeAuthority(authority, scheme: s)
+    else { return nil }
+    var rest = auth[...]
+    if let at = rest.lastIndex(of: 0x40) { rest = rest[(at + 1)...] }  // userinfo
+    var hostEnd = rest.endIndex
+    if rest.first == 0x5B {
+      guard let close = rest.firstIndex(of: 0x5D) else { return nil }
+      hostEnd = close + 1
+    } else if let colon = rest.lastIndex(of: 0x3A) {
+      hostEnd = colon
+    }
+    guard hostEnd > rest.startIndex else { return nil }
+    var port = s == "https" ? 443 : 80
+    if hostEnd < rest.endIndex,
+      let written = Int(String(decoding: rest[(hostEnd + 1)...], as: UTF8.self))
+    {
+      port = written
+    }
+    return (s, String(decoding: rest[..<hostEnd], as: UTF8.self), port)
+  }
+
   /// True when the query parameter `name` (as written, possibly percent-encoded) is a
   /// tracking parameter.
   public static func isTrackingParameter(_ name: String) -> Bool {

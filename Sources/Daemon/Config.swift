@@ -1,3 +1,4 @@
+import Articles
 import Foundation
 import Yams
 
@@ -136,7 +137,11 @@ extension Config {
     config.file = file
     let root: Node?
     do {
-      root = try Yams.compose(yaml: text)
+      // The basic resolver: plain scalars stay untagged strings, read as numbers or
+      // booleans by the field that wants one. Yams' default resolver tries a list of
+      // NSRegularExpressions on every scalar (ten thousand feed URLs: a tenth of a
+      // second) and pages in ICU's regex engine, megabytes that the daemon keeps.
+      root = try Yams.compose(yaml: text, .basic)
     } catch let e as YamlError {
       throw ConfigErrors(issues: [reader.yamlIssue(e)])
     } catch {
@@ -240,8 +245,22 @@ struct ConfigReader {
     return v
   }
 
+  /// YAML 1.1's booleans, as Yams' default resolver knows them: plain (unquoted) `true`,
+  /// `yes`, `on`, `false`, `no`, `off`, each lower-case, capitalized or upper-case.
+  static let booleans: [String: Bool] = {
+    var m: [String: Bool] = [:]
+    for (word, value) in [
+      ("true", true), ("yes", true), ("on", true), ("false", false), ("no", false), ("off", false),
+    ] {
+      for form in [word, word.capitalized, word.uppercased()] { m[form] = value }
+    }
+    return m
+  }()
+
   mutating func bool(_ n: Node, _ field: String) -> Bool? {
-    guard let b = n.bool else {
+    guard case .scalar(let s) = n, s.style == .plain || s.style == .any,
+      let b = Self.booleans[s.string]
+    else {
       errors.append(issue(n, field, "must be true or false"))
       return nil
     }
@@ -313,13 +332,23 @@ struct ConfigReader {
   mutating func url(_ n: Node, _ field: String) -> String? {
     guard let s = string(n, field) else { return nil }
     let t = s.trimmingCharacters(in: .whitespaces)
-    guard let u = URLComponents(string: t), let scheme = u.scheme?.lowercased(),
-      scheme == "http" || scheme == "https", let host = u.host, !host.isEmpty
-    else {
+    guard t.utf8.allSatisfy(Self.isURLByte), CanonicalURL.origin(of: t) != nil else {
       errors.append(issue(n, field, "must be an http:// or https:// URL"))
       return nil
     }
     return t
+  }
+
+  /// The bytes a URL may hold as written: RFC 3986's unreserved and reserved characters,
+  /// `%`, and any non-ASCII byte (an internationalized name). Not white space, controls,
+  /// `"`, `<`, `>`, `\`, `^`, `` ` ``, `{`, `|`, `}`.
+  static func isURLByte(_ b: UInt8) -> Bool {
+    if b >= 0x80 { return true }
+    if b <= 0x20 || b == 0x7F { return false }
+    switch b {
+    case 0x22, 0x3C, 0x3E, 0x5C, 0x5E, 0x60, 0x7B, 0x7C, 0x7D: return false
+    default: return true
+    }
   }
 
   /// One list entry: a bare URL, or a mapping with `url` whose other keys go to

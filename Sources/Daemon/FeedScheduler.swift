@@ -1,3 +1,4 @@
+import Articles
 import Foundation
 
 /// What a fetch told us about when to come back.
@@ -217,7 +218,7 @@ public struct OriginBook: Sendable, Equatable, Codable {
 
   /// The key of a URL's origin or of the configured group its host belongs to.
   public func key(for url: String) -> String {
-    guard let c = URLComponents(string: url), let host = c.host?.lowercased() else { return url }
+    guard let (scheme, host, port) = CanonicalURL.origin(of: url) else { return url }
     for g in groups {
       let pattern = g.lowercased()
       if pattern.hasPrefix("*.") {
@@ -229,8 +230,6 @@ public struct OriginBook: Sendable, Equatable, Codable {
         return "group:" + pattern
       }
     }
-    let scheme = c.scheme?.lowercased() ?? "http"
-    let port = c.port ?? (scheme == "https" ? 443 : 80)
     return "\(scheme)://\(host):\(port)"
   }
 

@@ -198,4 +198,25 @@ import Testing
     #expect(!CanonicalURL.isHTTPURL("//example.com/x"))
     #expect(!CanonicalURL.isHTTPURL("example.com"))
   }
+
+  /// The origin the scheduler keys waits on and the config checks: host lower-case and
+  /// in ASCII, the default port filled in, userinfo left out; nil where `canonicalize`
+  /// would refuse the URL.
+  @Test func originIsSchemeHostAndPort() {
+    func o(_ s: String) -> String? {
+      CanonicalURL.origin(of: s).map { "\($0.scheme) \($0.host) \($0.port)" }
+    }
+    #expect(o("https://User:pw@News.Example.ORG:8443/feed?x=1") == "https news.example.org 8443")
+    #expect(o("HTTP://example.org") == "http example.org 80")
+    #expect(o("http://example.org:80/") == "http example.org 80")
+    #expect(o("https://example.org:/x") == "https example.org 443")
+    #expect(o("http://[::1]:8080/feed") == "http [::1] 8080")
+    #expect(o("https://bücher.example/rss") == "https xn--bcher-kva.example 443")
+    for bad in [
+      "ftp://example.org/", "http:///feed", "http://:80/", "example.org/feed", "//example.org/",
+      "http://exa mple.org/", "http://example.org:99999/",
+    ] {
+      #expect(o(bad) == nil, "\(bad)")
+    }
+  }
 }

@@ -89,3 +89,48 @@ import Testing
   #expect(ConfigReader.parseDuration("soon") == nil)
   #expect(ConfigReader.parseDuration("1x") == nil)
 }
+
+/// Plain scalars are read as the field wants them (the config is composed without Yams'
+/// regular-expression resolver): YAML 1.1 booleans in their three spellings, numbers
+/// and null (`~`); a quoted "true" or a `1` is not a boolean, a quoted "8" is not a number.
+@Test func scalarsAreReadAsTheFieldWantsThem() throws {
+  let c = try Config.parse(
+    """
+    jobs: 0x0c
+    articles: ~
+    feeds:
+      - url: https://a.example/f
+        fullText: Yes
+      - url: https://b.example/f
+        fullText: OFF
+      - url: https://c.example/f
+        fullText: on
+    """, environment: [:])
+  #expect(c.jobs == 12)
+  #expect(c.articles.isEmpty)
+  #expect(c.feeds.map(\.fullText) == [true, false, true])
+  for bad in ["fullText: \"true\"", "fullText: 1", "fullText: tRuE"] {
+    #expect(throws: ConfigErrors.self) {
+      try Config.parse("feeds:\n  - url: https://a.example/f\n    \(bad)\n", environment: [:])
+    }
+  }
+  #expect(throws: ConfigErrors.self) { try Config.parse("jobs: \"8\"\n", environment: [:]) }
+}
+
+/// A feed URL must be an http(s) URL with a host, as written: no white space or
+/// characters RFC 3986 never allows; an internationalized host is fine.
+@Test func feedURLsAreCheckedAsWritten() throws {
+  let ok = try Config.parse(
+    "feeds:\n  - https://bücher.example/rss\n  - \"  http://127.0.0.1:8080/f?a=1&b=%20  \"\n",
+    environment: [:])
+  #expect(
+    ok.feeds.map(\.url) == ["https://bücher.example/rss", "http://127.0.0.1:8080/f?a=1&b=%20"])
+  for bad in [
+    "https://example.org/my feed.xml", "https://example.org/a|b", "https://",
+    "mailto:a@example.org", "https://exa<mple.org/",
+  ] {
+    #expect(throws: ConfigErrors.self, "\(bad)") {
+      try Config.parse("feeds:\n  - \"\(bad)\"\n", environment: [:])
+    }
+  }
+}
