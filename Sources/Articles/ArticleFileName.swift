@@ -10,8 +10,9 @@ import Synchronization
 /// The file name of an article in the spool: `YYYY-MM-DD-slug.md`, Jekyll's post name.
 ///
 /// - The date is the UTC day of `publishedDateTime`.
-/// - The slug is made from the title: transliterated to Latin (ICU `Any-Latin`, so
-///   `Привет` -> `privet`, `中国` -> `zhong-guo`), diacritics stripped (`Crème` -> `creme`),
+/// - The slug is made from the title: transliterated to Latin (ICU `Any-Latin`'s letters,
+///   from a table for the common scripts: `Привет` -> `privet`, `中国` -> `zhong-guo`,
+///   `한국어` -> `hangugeo`, `ニュース` -> `nyusu`), diacritics stripped (`Crème` -> `creme`),
 ///   a few letters spelled out (`ß` -> `ss`, `æ` -> `ae`, `ø` -> `o`, `ł` -> `l`, `&` ->
 ///   `and`), lower-cased; every run of other characters becomes one `-`; no `-` at either
 ///   end; at most 80 characters, cut at a `-` when one is near.
@@ -60,16 +61,16 @@ public struct ArticleFileName: Sendable, Equatable {
 
   /// The slug of a title (see the type's rules).
   public static func slug(_ title: String) -> String {
-    slug(title, latinFastPath: true)
+    slug(title, tablePath: true)
   }
 
-  /// `slug` with or without the fast path for Latin-script titles (tests compare both).
-  static func slug(_ title: String, latinFastPath: Bool) -> String {
+  /// `slug` with or without the table path (`tableSlug`; tests compare both).
+  static func slug(_ title: String, tablePath: Bool) -> String {
     var text = HTMLText.foldWhitespace(title)
     if text.utf8.count > 2000 { text = String(text.prefix(500)) }
     var out: [UInt8] = []
     out.reserveCapacity(maxSlugLength + 8)
-    if !latinFastPath || !latinSlug(text, into: &out) {
+    if !tablePath || !tableSlug(text, into: &out) {
       out.removeAll(keepingCapacity: true)
       transliteratedSlug(text, into: &out)
     }
@@ -93,10 +94,10 @@ public struct ArticleFileName: Sendable, Equatable {
     return String(decoding: out, as: UTF8.self)
   }
 
-  /// The general path: ICU `Any-Latin` and diacritics stripped (through Foundation, which
-  /// builds a transliterator on every call), then lower-cased and spelled out. With
-  /// `raw`, every byte `[a-z0-9]` is written and every other scalar as one `-` (a
-  /// separator, for `pieces`); else separators are collapsed into single dashes between
+  /// The general path, for the scripts `SlugTable` leaves out: ICU `Any-Latin` and
+  /// diacritics stripped, then lower-cased and spelled out. With `raw`, every byte
+  /// `[a-z0-9]` is written and every other scalar as one `-` (a separator: how the
+  /// table's pieces are made); else separators are collapsed into single dashes between
   /// letters, stopping after `maxSlugLength + 1` bytes.
   static func transliteratedSlug(_ folded: String, into out: inout [UInt8], raw: Bool = false) {
     var text = folded
@@ -130,30 +131,13 @@ public struct ArticleFileName: Sendable, Equatable {
     }
   }
 
-  /// Scalars whose slug piece does not depend on their neighbours, so it can be computed
-  /// once by the general path and reused: Latin letters with their accents, combining
-  /// diacritics (stripped), Latin-1 symbols, general punctuation and currency signs. Not
-  /// the joiners and format characters of U+200B...U+200F and U+2060...U+206F, nor the
-  /// combining marks `.stripDiacritics` keeps (U+0338, U+034F, U+0358...U+035C,
-  /// U+0363...U+036F): they join the character before them into one, and then
-  /// `spelledOut` would not apply.
-  static func isContextFree(_ v: UInt32) -> Bool {
-    switch v {
-    case 0xA0...0x24F, 0x300...0x337, 0x339...0x34E, 0x350...0x357, 0x35D...0x362,
-      0x1E00...0x1EFF, 0x2010...0x2027, 0x2030...0x205F, 0x20A0...0x20C0:
-      return true
-    default:
-      return false
-    }
-  }
-
-  /// Slug piece of each context-free scalar seen so far: `[a-z0-9]` bytes, `-` for a
-  /// separator. Filled on first sight through the general path.
-  static let pieces = Mutex<[UInt32: [UInt8]]>([:])
-
-  /// The fast path: ASCII and context-free scalars only (else false, `out` undefined).
-  /// Same output as `transliteratedSlug`, without ICU for the scalars seen before.
-  static func latinSlug(_ text: String, into out: inout [UInt8]) -> Bool {
+  /// The table path: every scalar from `SlugTable` (or Hangul's jamo), with kana's few
+  /// rules of context; a scalar that is neither in the table nor a letter or digit (an
+  /// emoji, a symbol) separates words. False when a letter or digit of another script
+  /// needs ICU (`out` is then undefined). Same output as `transliteratedSlug` for Latin
+  /// titles; for the other scripts, ICU's letters scalar by scalar, Han characters as
+  /// words of their own, full-width Latin letters and digits as ASCII.
+  static func tableSlug(_ text: String, into out: inout [UInt8]) -> Bool {
     var dash = false
     var nonASCII = false
     for u in text.utf8 {
@@ -161,51 +145,106 @@ public struct ArticleFileName: Sendable, Equatable {
         nonASCII = true
         break
       }
-      switch u {
-      case 0x41...0x5A: append(UInt32(u | 0x20), to: &out, dash: &dash)
-      case 0x26:  // "&" -> " and "
-        dash = true
-        for c in "and".utf8 { append(UInt32(c), to: &out, dash: &dash) }
-        dash = true
-      case 0x27: break  // "'" is dropped, not a separator
-      default: append(UInt32(u), to: &out, dash: &dash)
-      }
+      appendASCII(UInt32(u), to: &out, dash: &dash)
       if out.count > maxSlugLength { return true }
     }
     if !nonASCII { return true }
     out.removeAll(keepingCapacity: true)
     dash = false
-    return pieces.withLock { pieces in
-      for s in text.unicodeScalars {
-        let v = s.value
-        if v < 0x80 {
-          switch v {
-          case 0x41...0x5A: append(v | 0x20, to: &out, dash: &dash)
-          case 0x26:
-            dash = true
-            for c in "and".utf8 { append(UInt32(c), to: &out, dash: &dash) }
-            dash = true
-          case 0x27: break
-          default: append(v, to: &out, dash: &dash)
-          }
-        } else {
-          guard isContextFree(v) else { return false }
-          let piece: [UInt8]
-          if let p = pieces[v] {
-            piece = p
-          } else {
-            var p: [UInt8] = []
-            transliteratedSlug(String(s), into: &p, raw: true)
-            pieces[v] = p
-            piece = p
-          }
-          for b in piece {
-            if b == 0x2D { dash = true } else { append(UInt32(b), to: &out, dash: &dash) }
-          }
+    var doubleNext = false  // after a small tsu: the next consonant is doubled
+    for s in text.unicodeScalars {
+      let v = s.value
+      if v < 0x80 {
+        appendASCII(v, to: &out, dash: &dash)
+      } else if v >= 0xFF01 && v <= 0xFF5E {  // full-width ASCII (ICU keeps it as it is)
+        appendASCII(v - 0xFEE0, to: &out, dash: &dash)
+      } else if let (l, m, f) = SlugTable.hangul(v) {
+        for piece in [l, m, f] {
+          for b in piece.utf8 { append(UInt32(b), to: &out, dash: &dash) }
         }
-        if out.count > maxSlugLength { return true }
+      } else if let kana = Kana(v) {
+        switch kana {
+        case .smallTsu:
+          doubleNext = true
+          continue
+        case .prolonged:
+          break
+        case .smallY(let vowel):
+          // ki + ya: kya; shi, chi, ji + ya: sha, cha, ja.
+          if !dash && out.last == 0x69 {
+            out.removeLast()
+            if out.last != 0x68 && out.last != 0x6A { out.append(0x79) }
+          } else {
+            append(0x79, to: &out, dash: &dash)
+          }
+          append(vowel, to: &out, dash: &dash)
+        case .smallVowel(let vowel):
+          // fu + a: fa; te + i: ti; the vowel replaces the one before it.
+          if !dash, let last = out.last, Kana.isVowel(last) { out.removeLast() }
+          append(vowel, to: &out, dash: &dash)
+        }
+      } else if let (piece, word) = SlugTable.piece(v) {
+        if word { dash = true }
+        for b in piece {
+          if b == 0x2D {
+            dash = true
+            continue
+          }
+          if doubleNext && !Kana.isVowel(b) { append(UInt32(b), to: &out, dash: &dash) }
+          doubleNext = false
+          append(UInt32(b), to: &out, dash: &dash)
+        }
+        if word { dash = true }
+      } else if s.properties.isAlphabetic || s.properties.numericType != nil {
+        return false
+      } else {
+        dash = true
       }
-      return true
+      doubleNext = false
+      if out.count > maxSlugLength { return true }
+    }
+    return true
+  }
+
+  /// An ASCII scalar: letters lower-cased, `&` spelled `and`, `'` dropped, every other
+  /// character outside `[a-z0-9]` a separator.
+  @inline(__always)
+  static func appendASCII(_ v: UInt32, to out: inout [UInt8], dash: inout Bool) {
+    switch v {
+    case 0x41...0x5A: append(v | 0x20, to: &out, dash: &dash)
+    case 0x26:  // "&" -> " and "
+      dash = true
+      for c in "and".utf8 { append(UInt32(c), to: &out, dash: &dash) }
+      dash = true
+    case 0x27: break  // "'" is dropped, not a separator
+    default: append(v, to: &out, dash: &dash)
+    }
+  }
+
+  /// The kana whose reading depends on their neighbours.
+  enum Kana {
+    case smallTsu, prolonged
+    case smallY(UInt32)
+    case smallVowel(UInt32)
+
+    init?(_ v: UInt32) {
+      switch v {
+      case 0x3063, 0x30C3: self = .smallTsu
+      case 0x30FC: self = .prolonged  // a long vowel: its macron is stripped anyway
+      case 0x3083, 0x30E3: self = .smallY(0x61)
+      case 0x3085, 0x30E5: self = .smallY(0x75)
+      case 0x3087, 0x30E7: self = .smallY(0x6F)
+      case 0x3041, 0x30A1: self = .smallVowel(0x61)
+      case 0x3043, 0x30A3: self = .smallVowel(0x69)
+      case 0x3045, 0x30A5: self = .smallVowel(0x75)
+      case 0x3047, 0x30A7: self = .smallVowel(0x65)
+      case 0x3049, 0x30A9: self = .smallVowel(0x6F)
+      default: return nil
+      }
+    }
+
+    static func isVowel(_ b: UInt8) -> Bool {
+      b == 0x61 || b == 0x65 || b == 0x69 || b == 0x6F || b == 0x75
     }
   }
 }

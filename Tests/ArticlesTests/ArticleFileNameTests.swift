@@ -31,9 +31,34 @@ import Testing
     #expect(ArticleFileName.slug(title) == expected)
   }
 
-  @Test func nonLatinScriptsAreTransliteratedWhenICUKnowsThem() {
-    let s = ArticleFileName.slug("中国 AI")
-    #expect(s.hasSuffix("-ai") && s.count > 3)
+  @Test(arguments: [
+    ("中国 AI", "zhong-guo-ai"),
+    ("中文新闻", "zhong-wen-xin-wen"),
+    ("日本語のニュース", "ri-ben-yu-nonyusu"),
+    ("한국어 뉴스", "hangugeo-nyuseu"),
+    ("がっこう", "gakkou"),
+    ("コーヒー・ショップ", "kohi-shoppu"),
+    ("きゃく", "kyaku"),
+    ("ティファニー", "tifani"),
+    ("Ελληνικά", "ellenika"),
+    ("Щука", "suka"),
+    ("Հայերեն", "hayeren"),
+    ("ＡＢＣ１２３", "abc123"),
+    ("emoji 🚀 ✓ → launch", "emoji-launch"),
+  ])
+  func commonScriptsAreTransliteratedFromTheTable(title: String, expected: String) {
+    #expect(ArticleFileName.slug(title) == expected)
+    var out: [UInt8] = []
+    #expect(ArticleFileName.tableSlug(title, into: &out), "needed ICU")
+  }
+
+  /// Scripts the table leaves out go to ICU, which knows them.
+  @Test func otherScriptsAreTransliteratedByICU() {
+    var out: [UInt8] = []
+    #expect(!ArticleFileName.tableSlug("ภาษาไทย", into: &out))
+    let s = ArticleFileName.slug("ภาษาไทย news")
+    #expect(s.hasSuffix("-news") && s.count > 6 && !s.hasPrefix("article-"))
+    #expect(ArticleFileName.slug("हिन्दी") != ArticleFileName.slug("हिन्दी समाचार"))
   }
 
   @Test(arguments: ["", "!!!", "🚀🚀", "\u{200B}", "   ", "---", "..", "/"])

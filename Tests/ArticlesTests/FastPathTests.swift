@@ -33,18 +33,29 @@ import Testing
     }
   }
 
-  /// Latin letters, accents, Latin-1 symbols and punctuation: the table of slug pieces
-  /// (one ICU call per scalar, ever) gives the same slug as ICU on the whole title, for
-  /// every context-free scalar in contexts that would show a difference (after a letter
-  /// that is spelled out, between letters, repeated, after an accent).
+  /// Latin letters, accents, Latin-1 symbols, punctuation and currency signs: scalars
+  /// whose ICU transliteration does not depend on their neighbours.
+  static func isLatinContextFree(_ v: UInt32) -> Bool {
+    switch v {
+    case 0xA0...0x24F, 0x300...0x337, 0x339...0x34E, 0x350...0x357, 0x35D...0x362,
+      0x1E00...0x1EFF, 0x2010...0x2027, 0x2030...0x205F, 0x20A0...0x20C0:
+      return true
+    default:
+      return false
+    }
+  }
+
+  /// For Latin, the slug table (ICU scalar by scalar) gives the same slug as ICU on the
+  /// whole title, for every context-free scalar in contexts that would show a difference
+  /// (after a letter that is spelled out, between letters, repeated, after an accent).
   @Test func latinSlugMatchesTransliterationForEveryContextFreeScalar() {
     var checked = 0
-    for v in UInt32(0x80)...0x20C0 where ArticleFileName.isContextFree(v) {
+    for v in UInt32(0x80)...0x20C0 where FastPathTests.isLatinContextFree(v) {
       guard let s = Unicode.Scalar(v) else { continue }
       let x = String(s)
       for title in ["a\(x)b", "Ab\(x)\(x)Z", "ß\(x)", "&\(x)", "'\(x)y", "\(x)", "e\u{301}\(x)1"] {
-        let fast = ArticleFileName.slug(title, latinFastPath: true)
-        let slow = ArticleFileName.slug(title, latinFastPath: false)
+        let fast = ArticleFileName.slug(title, tablePath: true)
+        let slow = ArticleFileName.slug(title, tablePath: false)
         #expect(fast == slow, "U+\(String(v, radix: 16)) in \(title.debugDescription)")
       }
       checked += 1
@@ -54,20 +65,51 @@ import Testing
 
   @Test func latinSlugMatchesTransliterationOnGeneratedTitles() {
     var rng = SplitMix64(state: 5)
+    let latin = FastPathTests.textPieces.filter {
+      $0.unicodeScalars.allSatisfy { $0.value < 0x80 || FastPathTests.isLatinContextFree($0.value) }
+    }
+    #expect(latin.count > 50)
     for _ in 0..<3000 {
-      let t = FastPathTests.randomText(&rng, maxPieces: 40)
+      var t = ""
+      for _ in 0..<Int.random(in: 0...40, using: &rng) { t += latin.randomElement(using: &rng)! }
       #expect(
-        ArticleFileName.slug(t, latinFastPath: true)
-          == ArticleFileName.slug(t, latinFastPath: false), "\(t.debugDescription)")
+        ArticleFileName.slug(t, tablePath: true)
+          == ArticleFileName.slug(t, tablePath: false), "\(t.debugDescription)")
     }
     // Long titles are cut the same way.
     let long = String(repeating: "Crème brûlée à la Ørsted & co ", count: 20)
     #expect(
-      ArticleFileName.slug(long, latinFastPath: true)
-        == ArticleFileName.slug(long, latinFastPath: false))
+      ArticleFileName.slug(long, tablePath: true)
+        == ArticleFileName.slug(long, tablePath: false))
     #expect(
       ArticleFileName.slug("Crème brûlée: l'Ørsted & Straße") == "creme-brulee-lorsted-and-strasse")
     #expect(ArticleFileName.slug("Привет, мир") == "privet-mir")
+  }
+
+  /// Every entry of the generated slug table is what ICU gives for that scalar alone
+  /// (the general path, `raw`), and every Hangul syllable is its three jamo.
+  @Test func slugTableIsICUScalarByScalar() {
+    var checked = 0
+    for r in SlugTable.ranges {
+      for v in r.first...r.last {
+        guard let s = Unicode.Scalar(v), let (piece, _) = SlugTable.piece(v) else {
+          Issue.record("U+\(String(v, radix: 16)) missing")
+          continue
+        }
+        var icu: [UInt8] = []
+        ArticleFileName.transliteratedSlug(String(s), into: &icu, raw: true)
+        #expect(Array(piece) == icu, "U+\(String(v, radix: 16))")
+        checked += 1
+      }
+    }
+    #expect(checked == 31_328)
+    for v in UInt32(0xAC00)...0xD7A3 where v % 7 == 0 {
+      guard let (l, m, f) = SlugTable.hangul(v) else { continue }
+      var icu: [UInt8] = []
+      ArticleFileName.transliteratedSlug(String(Unicode.Scalar(v)!), into: &icu, raw: true)
+      #expect(Array((l + m + f).utf8) == icu, "U+\(String(v, radix: 16))")
+    }
+    #expect(SlugTable.piece(0x9F) == nil && SlugTable.piece(0x0E01) == nil)  // C1, Thai
   }
 
   /// The excerpt as first written: the whole text split into characters.
