@@ -29,50 +29,45 @@ public enum BodySafety {
   public static func sanitize(_ text: String) -> String {
     let bytes = Array(text.utf8)
     let clean = removeControls(bytes)
-    var changed = clean.count != bytes.count
-    var out: [UInt8] = []
-    out.reserveCapacity(clean.count + 16)
+    var out: [UInt8] = []  // written only once a mark is needed
+    var marked = false
     let n = clean.count
-    var i = 0
     var run = 0  // start of the bytes not yet copied to `out`
-    while i < n {
-      let b = clean[i]
-      // Only '<', ':' and 'o'/'O' can need a mark: everything up to one is copied as a run.
-      guard b == 0x3C || b == 0x3A || b == 0x6F || b == 0x4F else {
-        i += 1
-        continue
+    func mark(at k: Int) {
+      if !marked {
+        out.reserveCapacity(n + 16)
+        marked = true
       }
-      if run < i { out.append(contentsOf: clean[run..<i]) }
-      run = i + 1
-      switch b {
-      case 0x3C:  // "<"
-        out.append(b)
+      out.append(contentsOf: clean[run..<k])
+      out.append(contentsOf: zwsp)
+      run = k
+    }
+    var i = 0
+    while i < n {
+      switch clean[i] {
+      case 0x3C:  // "<": the mark goes after it
         var j = i + 1
         while j < n, let w = spaceLength(clean, at: j) { j += w }
-        if activeElements.contains(where: { matches(clean, at: j, $0) }) {
-          out.append(contentsOf: zwsp)
-          changed = true
+        if activeElements.contains(where: { matches(clean, at: j, $0) }) { mark(at: i + 1) }
+      case 0x3A:  // ":": the mark goes before it
+        if isSchemeColon(clean, at: i) { mark(at: i) }
+      case 0x6F, 0x4F:  // "o" of "on...=" after white space: the mark goes before it
+        if i + 1 < n && lower(clean[i + 1]) == 0x6E && i > 0
+          && spaceLength(before: clean, end: i) != nil && isHandler(clean, at: i)
+        {
+          mark(at: i)
         }
-      case 0x3A:  // ":"
-        if isSchemeColon(clean, at: i) {
-          out.append(contentsOf: zwsp)
-          changed = true
-        }
-        out.append(b)
-      case 0x6F, 0x4F:  // "o"
-        if i > 0 && spaceLength(before: clean, end: i) != nil && isHandler(clean, at: i) {
-          out.append(contentsOf: zwsp)
-          changed = true
-        }
-        out.append(b)
       default:
-        out.append(b)
+        break
       }
       i += 1
     }
-    if run < n { out.append(contentsOf: clean[run..<n]) }
-    // Same length and nothing inserted: CR became LF or nothing changed at all.
-    if !changed && clean == bytes { return text }
+    if !marked {
+      // Nothing inserted: CR became LF, controls went, or nothing changed at all.
+      return clean.count == bytes.count && clean == bytes
+        ? text : String(decoding: clean, as: UTF8.self)
+    }
+    out.append(contentsOf: clean[run..<n])
     return String(decoding: out, as: UTF8.self)
   }
 

@@ -75,6 +75,24 @@ public enum CanonicalURL {
   /// Like `canonicalize`, with tracking parameters removed or kept. Used for links in
   /// article bodies, where the same rules make them absolute and well-formed.
   public static func normalize(_ url: String, base: String?, removingTracking: Bool) -> String? {
+    guard let (target, scheme) = resolved(url, base: base) else { return nil }
+    return target.serialize(scheme: scheme, removingTracking: removingTracking)
+  }
+
+  /// `normalize` with tracking parameters kept, and `canonicalize`, from one parse.
+  public static func normalizedAndCanonical(_ url: String, base: String?) -> (
+    normalized: String, canonical: String
+  )? {
+    guard let (target, scheme) = resolved(url, base: base),
+      let canonical = target.serialize(scheme: scheme, removingTracking: true),
+      let normalized = target.serialize(scheme: scheme, removingTracking: false)
+    else { return nil }
+    return (normalized, canonical)
+  }
+
+  /// `url` parsed and resolved against `base`, with its lower-cased scheme when that is
+  /// http or https.
+  static func resolved(_ url: String, base: String?) -> (Parsed, String)? {
     guard let ref = Parsed(url), !ref.isEmpty else { return nil }
     var target: Parsed
     if ref.scheme != nil {
@@ -86,7 +104,7 @@ public enum CanonicalURL {
     guard let scheme = target.scheme else { return nil }
     let s = String(decoding: scheme.map(asciiLower), as: UTF8.self)
     guard s == "http" || s == "https" else { return nil }
-    return target.serialize(scheme: s, removingTracking: removingTracking)
+    return (target, s)
   }
 
   /// True when `string` is an absolute `http:` or `https:` URL with a host (after the

@@ -30,32 +30,27 @@ public enum RegistrableDomain {
 
   /// The registrable domain of an absolute URL's host.
   public static func of(url: String) -> String? {
-    guard let host = host(of: url) else { return nil }
+    guard let host = CanonicalURL.origin(of: url)?.host else { return nil }
     return of(host: host)
   }
 
-  /// The host of an absolute http(s) URL, after canonicalization.
-  public static func host(of url: String) -> String? {
-    guard let c = CanonicalURL.canonicalize(url) else { return nil }
-    var rest = c.drop(while: { $0 != ":" }).dropFirst(3)
-    if let slash = rest.firstIndex(of: "/") { rest = rest[..<slash] }
-    if let at = rest.lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }
-    if rest.hasPrefix("[") {
-      if let close = rest.firstIndex(of: "]") { return String(rest[...close]) }
-      return nil
-    }
-    if let colon = rest.lastIndex(of: ":") { rest = rest[..<colon] }
-    return String(rest)
-  }
-
+  /// A dotted quad or an IPv6 literal (a host name never has a colon).
   static func isIPLiteral(_ h: String) -> Bool {
-    if h.contains(":") { return true }  // IPv6 (a host name never has a colon)
-    let parts = h.split(separator: ".", omittingEmptySubsequences: false)
-    return parts.count == 4
-      && parts.allSatisfy { p in !p.isEmpty && p.count <= 3 && p.allSatisfy(\.isASCIIDigit) }
+    if h.utf8.contains(0x3A) { return true }
+    var dots = 0
+    var digits = 0
+    for b in h.utf8 {
+      if b == 0x2E {
+        guard digits > 0 else { return false }
+        dots += 1
+        digits = 0
+      } else if b >= 0x30 && b <= 0x39 {
+        digits += 1
+        if digits > 3 { return false }
+      } else {
+        return false
+      }
+    }
+    return dots == 3 && digits > 0
   }
-}
-
-extension Character {
-  fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
 }

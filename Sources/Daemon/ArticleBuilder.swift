@@ -20,10 +20,9 @@ enum ArticleBuilder {
     if let id = item.id { candidates.append(id) }  // a permalink guid
     for c in candidates {
       let trimmed = trimmed(c)
-      if let canon = CanonicalURL.canonicalize(trimmed, base: item.baseURL ?? base) {
-        let original =
-          CanonicalURL.normalize(trimmed, base: item.baseURL ?? base, removingTracking: false)
-          ?? trimmed
+      if let (original, canon) = CanonicalURL.normalizedAndCanonical(
+        trimmed, base: item.baseURL ?? base)
+      {
         return (original, canon)
       }
     }

@@ -287,24 +287,35 @@ public final class Spool: @unchecked Sendable {
     }
   }
 
-  /// A file name that is safe whatever the network sent: `[a-z0-9.-]`, no leading
-  /// dot or dash, at most 120 bytes, ending in `.md`.
+  /// A file name that is safe whatever the network sent: `[a-z0-9-]` (upper-case
+  /// letters lowered, every other character one `-`), no leading or trailing dash, at
+  /// most 116 bytes before `.md`.
   static func safeName(_ wanted: String) -> String {
-    var stem = wanted.hasSuffix(".md") ? String(wanted.dropLast(3)) : wanted
-    stem = String(
-      String.UnicodeScalarView(
-        stem.unicodeScalars.map { c in
-          switch c {
-          case "a"..."z", "0"..."9", "-": return c
-          case "A"..."Z": return Unicode.Scalar(c.value + 32)!
-          default: return "-"
-          }
-        }))
-    while stem.hasPrefix("-") || stem.hasPrefix(".") { stem.removeFirst() }
-    if stem.utf8.count > 116 { stem = String(stem.utf8.prefix(116))! }
-    while stem.hasSuffix("-") { stem.removeLast() }
-    if stem.isEmpty { stem = "article" }
-    return stem + ".md"
+    var stem = Array(wanted.utf8)
+    if stem.count >= 3 && stem[(stem.count - 3)...].elementsEqual(".md".utf8) {
+      stem.removeLast(3)
+    }
+    // Nearly always already so (the article file name is made so): no copy then.
+    let clean =
+      !stem.isEmpty && stem.count <= 116 && stem.first != 0x2D && stem.last != 0x2D
+      && stem.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }
+    if clean { return wanted.utf8.count == stem.count + 3 ? wanted : wanted + ".md" }
+    var out: [UInt8] = []
+    out.reserveCapacity(min(stem.count, 116) + 3)
+    for b in stem {
+      switch b {
+      case 0x61...0x7A, 0x30...0x39: out.append(b)
+      case 0x41...0x5A: out.append(b | 0x20)
+      case 0x80...0xBF: continue  // a scalar's continuation bytes: its one `-` is written
+      default:
+        if !out.isEmpty { out.append(0x2D) }  // none leading
+      }
+      if out.count >= 116 { break }
+    }
+    while out.last == 0x2D { out.removeLast() }
+    if out.isEmpty { out = Array("article".utf8) }
+    out.append(contentsOf: ".md".utf8)
+    return String(decoding: out, as: UTF8.self)
   }
 
   private func uniqueName(_ base: String, reserved: inout Set<String>, checkCur: Bool) -> String {

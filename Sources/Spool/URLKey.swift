@@ -15,8 +15,15 @@ public struct URLKey: Hashable, Sendable, CustomStringConvertible {
 
   /// 32 lower-case hex digits.
   public var description: String {
-    let hex = String(value, radix: 16)
-    return String(repeating: "0", count: 32 - hex.count) + hex
+    String(unsafeUninitializedCapacity: 32) { buf in
+      let digits: StaticString = "0123456789abcdef"
+      var v = value
+      for i in stride(from: 31, through: 0, by: -1) {
+        buf[i] = digits.utf8Start[Int(v & 0xF)]
+        v >>= 4
+      }
+      return 32
+    }
   }
 
   public init?(hex: Substring) {

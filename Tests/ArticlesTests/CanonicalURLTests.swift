@@ -219,4 +219,23 @@ import Testing
       #expect(o(bad) == nil, "\(bad)")
     }
   }
+
+  /// One parse gives what `normalize` (tracking kept) and `canonicalize` give apart.
+  @Test func normalizedAndCanonicalAreTheTwoCallsInOne() {
+    let pair = CanonicalURL.normalizedAndCanonical(
+      "/a/../b?utm_source=x&id=1#frag", base: "HTTPS://Example.COM:443/feed/")
+    #expect(pair?.normalized == "https://example.com/b?utm_source=x&id=1")
+    #expect(pair?.canonical == "https://example.com/b?id=1")
+    for (url, base) in [
+      ("https://a.example/x?fbclid=1", nil), ("x.html", "http://b.example/d/"), ("ftp://c/", nil),
+      ("", "http://b.example/"), ("//d.example/p?gclid=2&q", "https://e.example/"),
+      ("rel", nil), ("http://exa mple.org/", nil),
+    ] as [(String, String?)] {
+      let p = CanonicalURL.normalizedAndCanonical(url, base: base)
+      #expect(p?.canonical == CanonicalURL.canonicalize(url, base: base), "\(url)")
+      #expect(
+        p?.normalized == CanonicalURL.normalize(url, base: base, removingTracking: false)
+          || p == nil, "\(url)")
+    }
+  }
 }

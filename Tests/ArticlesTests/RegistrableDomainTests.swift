@@ -24,6 +24,18 @@ import Testing
     #expect(RegistrableDomain.of(host: host) == expected)
   }
 
+  /// A host of digits and dots is an address only as a dotted quad; anything else goes
+  /// to the suffix list.
+  @Test func onlyDottedQuadsAndIPv6AreAddresses() {
+    for h in ["192.168.0.1", "0.0.0.0", "255.255.255.255", "fe80::1", "::ffff:1.2.3.4"] {
+      #expect(RegistrableDomain.isIPLiteral(h), "\(h)")
+    }
+    for h in ["1.2.3", "1.2.3.4.5", "1..2.3", "1234.1.1.1", "1.2.3.4a", ".1.2.3", "a.b.c.d", ""] {
+      #expect(!RegistrableDomain.isIPLiteral(h), "\(h)")
+    }
+    #expect(RegistrableDomain.of(host: "1.2.3.example.com") == "example.com")
+  }
+
   @Test func invalidHostsHaveNoDomain() {
     #expect(RegistrableDomain.of(host: "") == nil)
     #expect(RegistrableDomain.of(host: "a b.com") == nil)

@@ -113,6 +113,22 @@ func article(_ url: String, _ name: String = "2024-01-01-a.md", body: String = "
   #expect(s.files("new") == ["article.md", "etc-passwd.md", "rf.md"])
 }
 
+@Test func safeNamesKeepOnlyLowerCaseLettersDigitsAndDashes() {
+  let cases: [(String, String)] = [
+    ("2024-01-01-fine.md", "2024-01-01-fine.md"),
+    ("2024-01-01-no-suffix", "2024-01-01-no-suffix.md"),
+    ("Ünïcode Name!.md", "n-code-name.md"), ("a--b.md", "a--b.md"), ("-x-.md", "x.md"),
+    ("..", "article.md"), (".md", "article.md"), ("UPPER.MD", "upper-md.md"),
+    (String(repeating: "ab", count: 100) + ".md", String(repeating: "ab", count: 58) + ".md"),
+    (String(repeating: "a", count: 115) + "-b.md", String(repeating: "a", count: 115) + ".md"),
+  ]
+  for (wanted, safe) in cases { #expect(Spool.safeName(wanted) == safe, "\(wanted)") }
+  let key = URLKey(0x0123_4567_89ab_cdef_0011_2233_4455_6677)
+  #expect(key.description == "0123456789abcdef0011223344556677")
+  #expect(URLKey(hex: Substring(key.description)) == key)
+  #expect(URLKey(5).description == String(repeating: "0", count: 31) + "5")
+}
+
 @Test func openingRollsForwardACommittedDeliveryAndDropsUncommittedOnes() async throws {
   let s = Scratch()
   do {
