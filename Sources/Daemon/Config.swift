@@ -323,6 +323,7 @@ struct ConfigReader {
       return []
     }
     var out: [T] = []
+    out.reserveCapacity(seq.count)  // 10,000 feeds: no doubling, no slack
     for (i, item) in seq.enumerated() {
       if let v = each(&self, item, "\(field)[\(i)]") { out.append(v) }
     }

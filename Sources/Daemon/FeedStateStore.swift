@@ -90,7 +90,7 @@ public final class FeedStateStore: Sendable {
   public let skippedLines: Int
 
   private struct Inner {
-    var states: [String: FeedState]
+    var states: StateTable
     var origins = OriginBook()
     var dirty: Set<String> = []
     var originsDirty = false
@@ -124,7 +124,7 @@ public final class FeedStateStore: Sendable {
     path = directory + "/feeds.state"
     journalPath = directory + "/feeds.journal"
     legacyPath = directory + "/feeds.json"
-    var states: [String: FeedState] = [:]
+    var states = StateTable()
     var origins = OriginBook(groups: originGroups)
     var f = Files()
     var skipped = 0
@@ -175,6 +175,7 @@ public final class FeedStateStore: Sendable {
       }
     }
     skippedLines = skipped
+    states.trim()
     inner = Mutex(Inner(states: states, origins: origins))
     files = Mutex(f)
   }
@@ -196,7 +197,7 @@ public final class FeedStateStore: Sendable {
     inner.withLock { $0.states[url] ?? FeedState(url: url) }
   }
 
-  public var all: [FeedState] { inner.withLock { Array($0.states.values) } }
+  public var all: [FeedState] { inner.withLock { $0.states.rows } }
 
   public func update(_ url: String, _ change: (inout FeedState) -> Void) {
     inner.withLock { i in
@@ -238,7 +239,7 @@ public final class FeedStateStore: Sendable {
       }
       let compact: Bool
       let dirty: Set<String>
-      var states: [String: FeedState] = [:]
+      var states = StateTable()
       var changed: [FeedState] = []
       var origins: [String: Date]?
       (compact, dirty) = inner.withLock { i in
@@ -295,7 +296,7 @@ public final class FeedStateStore: Sendable {
   }
 
   private func writeSnapshot(
-    _ states: [String: FeedState], origins: [String: Date], into f: inout Files
+    _ states: StateTable, origins: [String: Date], into f: inout Files
   ) throws {
     // Random, not a counter: a generation must never match a journal left from an
     // earlier snapshot, even one that was deleted or damaged (a counter restarts then).
@@ -307,8 +308,8 @@ public final class FeedStateStore: Sendable {
     do {
       out.append(Self.header + "\(generation)\n")
       Self.record(UInt8(ascii: "O"), try encoder.encode(origins), to: &out)
-      for url in states.keys.sorted() {
-        Self.record(UInt8(ascii: "F"), try encoder.encode(states[url]!), to: &out)
+      for s in states.rows.sorted(by: { $0.url < $1.url }) {
+        Self.record(UInt8(ascii: "F"), try encoder.encode(s), to: &out)
       }
     } catch {
       out.abandon()
@@ -532,5 +533,44 @@ enum AtomicFile {
     var out = try LineFile.Writer(creating: path + ".new")
     out.append(data)
     _ = try out.finish(renamingTo: path)
+  }
+}
+
+/// Feed states by URL, each stored once in an array with an index of the URLs. A
+/// dictionary of the states themselves (about 300 bytes each) kept a quarter to a half
+/// of its buckets empty: 5 MB at 10,000 feeds, against 3.4 MB here.
+struct StateTable: Sendable {
+  private var index: [String: Int] = [:]
+  private(set) var rows: [FeedState] = []
+
+  var count: Int { rows.count }
+
+  subscript(url: String) -> FeedState? {
+    get { index[url].map { rows[$0] } }
+    set {
+      if let i = index[url] {
+        if let newValue {
+          rows[i] = newValue
+        } else {  // the last row takes the removed one's place
+          index[url] = nil
+          let last = rows.removeLast()
+          if i < rows.count {
+            rows[i] = last
+            index[last.url] = i
+          }
+        }
+      } else if let newValue {
+        index[url] = rows.count
+        rows.append(newValue)
+      }
+    }
+  }
+
+  /// Gives back the array's spare capacity (up to half of it after the appends of a
+  /// load).
+  mutating func trim() {
+    if rows.capacity > rows.count + rows.count / 8 {
+      rows = rows.withUnsafeBufferPointer { Array($0) }
+    }
   }
 }

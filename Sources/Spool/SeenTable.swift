@@ -9,7 +9,8 @@
 /// Layout: a 4 KiB header, then `slots` slots of 16 bytes (a key, little-endian low
 /// half first; all zero = empty), open addressing with linear probing, the home slot
 /// chosen from the key's high 64 bits (keys are Murmur3 hashes: uniform already). The
-/// table grows by half when three quarters full, so it holds 21 to 32 bytes per URL.
+/// table grows by half when 85% full, so it holds 19 to 28 bytes per URL. (Linear
+/// probing at 85%: a miss reads about 23 slots, 6 cache lines in a row; a hit about 4.)
 ///
 /// The file is a cache of the delivery log, never a second truth. Its header records
 /// the log position it covers (`covered`: every record up to that seq is in the table,
@@ -197,7 +198,7 @@ final class SeenTable {
       return
     }
     if overflow.contains(key) { return }
-    if (entries + 1) * 4 > slots * 3 || slot < 0 {
+    if (entries + 1) * 20 > slots * 17 || slot < 0 {
       do throws(SpoolError) {
         try grow()
       } catch {

@@ -213,3 +213,25 @@ import Testing
     #expect(again["https://a.example/feed"].errorCount == 2)
   }
 }
+
+/// The states' table: one row per URL, replaced in place, removed by moving the last row
+/// into the gap, and trimmed of the spare capacity its appends left.
+@Test func stateTableKeepsOneRowPerURL() {
+  var t = StateTable()
+  for i in 0..<1000 { t["https://f.example/\(i)"] = FeedState(url: "https://f.example/\(i)") }
+  var s = FeedState(url: "https://f.example/7")
+  s.etag = "\"v2\""
+  t["https://f.example/7"] = s
+  #expect(t.count == 1000)
+  #expect(t["https://f.example/7"]?.etag == "\"v2\"")
+  t["https://f.example/3"] = nil
+  t["https://f.example/999"] = nil
+  t["https://f.example/nothing"] = nil
+  #expect(t.count == 998)
+  #expect(t["https://f.example/3"] == nil && t["https://f.example/999"] == nil)
+  #expect(t["https://f.example/998"]?.url == "https://f.example/998")
+  #expect(Set(t.rows.map(\.url)).count == 998)
+  t.trim()
+  #expect(t.rows.capacity < 998 + 998 / 8)
+  #expect((0..<1000).filter { t["https://f.example/\($0)"] != nil }.count == 998)
+}
