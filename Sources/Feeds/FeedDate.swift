@@ -57,6 +57,9 @@ public enum FeedDate {
     guard hh >= 0 && hh <= 24, mm >= 0 && mm <= 59, ss >= 0 && ss <= 61 else { return nil }
     if hh == 24 && (mm != 0 || ss != 0) { return nil }
     let s = epoch(y, m, d, hh, mm, min(ss, 59)) - offsetSeconds
+    // In UTC the date must still be within years 1...9999 (0001-01-01T00:00+01:00 is
+    // in year 0, which no timestamp can write).
+    guard s >= -62_135_596_800 && s <= 253_402_300_799 else { return nil }
     return Date(timeIntervalSince1970: Double(s) + frac)
   }
 

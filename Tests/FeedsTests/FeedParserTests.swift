@@ -278,6 +278,18 @@ func iso(_ d: Date?) -> String? { d.map(FeedDate.iso) }
     #expect(p("Tue, 29 Feb 2000 00:00:00 GMT") == "2000-02-29T00:00:00Z")
   }
 
+  /// A date that falls before year 1 (or after 9999) once in UTC is no date: no timestamp
+  /// can write it, and YAML readers refuse year 0.
+  @Test func datesOutsideYearsOneTo9999InUTCAreRefused() {
+    #expect(p("Mon, 01 Jan 0001 00:00:00 +0100") == nil)
+    #expect(p("0001-01-01T00:00:00+05:00") == nil)
+    #expect(p("9999-12-31T23:59:59-01:00") == nil)
+    #expect(p("Mon, 01 Jan 0001 00:00:00 GMT") == "0001-01-01T00:00:00Z")
+    #expect(p("0001-01-01T00:00:00-05:00") == "0001-01-01T05:00:00Z")
+    #expect(p("9999-12-31T23:59:59Z") == "9999-12-31T23:59:59Z")
+    #expect(FeedDate.iso(Date(timeIntervalSince1970: -1e12)) == "0001-01-01T00:00:00Z")
+  }
+
   /// The one-pass reader of the common RFC 822 form agrees with the general reader
   /// wherever it answers, and leaves every other shape to it.
   @Test func commonRFC822FormAgreesWithGeneralReader() {
