@@ -233,9 +233,14 @@ public struct OriginBook: Sendable, Equatable, Codable {
     return "\(scheme)://\(host):\(port)"
   }
 
+  /// The longest an origin is held back, whatever it asked: a day (a Retry-After of
+  /// 99999999999 seconds, or a block kept in an older state file, would stop every feed
+  /// of the origin for good).
+  public static let longestWait: TimeInterval = 24 * 3600
+
   public func wait(for url: String, now: Date) -> Date? {
     guard let until = blockedUntil[key(for: url)], until > now else { return nil }
-    return until
+    return min(until, now.addingTimeInterval(Self.longestWait))
   }
 
   public mutating func block(_ url: String, until: Date) {

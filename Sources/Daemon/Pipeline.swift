@@ -369,12 +369,18 @@ public final class Pipeline: Sendable {
   }
 }
 
-/// Retry-After: seconds or an HTTP-date.
+/// Retry-After: seconds or an HTTP-date, at most `OriginBook.longestWait` ahead.
 enum RetryAfter {
   static func parse(_ value: String?, now: Date) -> TimeInterval? {
     guard let v = value?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
-    if let s = Int(v) { return TimeInterval(max(0, s)) }
-    if let d = FeedDate.parse(v) { return max(0, d.timeIntervalSince(now)) }
-    return nil
+    let wait: TimeInterval
+    if v.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+      wait = Double(v) ?? .infinity  // digits beyond Int's range too
+    } else if let d = FeedDate.parse(v) {
+      wait = d.timeIntervalSince(now)
+    } else {
+      return nil
+    }
+    return min(max(0, wait), OriginBook.longestWait)
   }
 }

@@ -120,6 +120,15 @@ struct SchedulerTests {
     #expect(RetryAfter.parse("120", now: t0) == 120)
     #expect(RetryAfter.parse("Sat, 01 Jun 2024 11:00:00 GMT", now: t0) == hour)
     #expect(RetryAfter.parse("soon", now: t0) == nil)
+    // Absurd waits are held to a day: an origin is never stopped for good.
+    let day: TimeInterval = 24 * 3600
+    #expect(RetryAfter.parse("99999999999", now: t0) == day)
+    #expect(RetryAfter.parse("99999999999999999999999", now: t0) == day)
+    #expect(RetryAfter.parse("Fri, 31 Dec 9999 23:59:59 GMT", now: t0) == day)
+    #expect(RetryAfter.parse("Sat, 01 Jun 2024 09:00:00 GMT", now: t0) == 0)  // past
+    var book = OriginBook()
+    book.block("https://slow.example/feed", until: t0.addingTimeInterval(1e12))  // an old state
+    #expect(book.wait(for: "https://slow.example/other", now: t0) == t0.addingTimeInterval(day))
   }
 
   @Test func originWaitsAreSharedAndGroupsCountAsOneOrigin() {
