@@ -75,7 +75,9 @@ enum ArticleBuilder {
     a.author = item.author.map { capped(HTMLText.plainText(fromHTML: $0), 200) }.flatMap {
       $0.isEmpty ? nil : $0
     }
-    a.feed = feedURL
+    // The feed as configured, not where redirects led this fetch (`feedURL`, the base of
+    // relative links): a consumer groups articles by the feed it subscribed to.
+    a.feed = origin.feedURL ?? feedURL
     a.id = item.id.map { capped($0, 2000) }
     a.language = feed.language
     return a

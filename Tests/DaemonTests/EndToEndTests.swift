@@ -186,6 +186,21 @@ import Yams
     #expect((fm["topics"] as? [String])?.contains("AI") == true)
     #expect(!text.contains("<script"))
     #expect(text.contains("(\(server.baseURL)/about)"))  // relative link made absolute
+    // Every article names the feed as configured; the Atom feed is fetched through a
+    // redirect, and its articles still name /old-atom, not where the redirect led.
+    var feeds: Set<String> = []
+    for name in delivered {
+      let t = try String(contentsOfFile: dir.path + "/spool/new/" + name, encoding: .utf8)
+      let y = try #require(t.dropFirst(4).components(separatedBy: "\n---\n").first)
+      if let f = (try Yams.load(yaml: y) as? [String: Any])?["feed"] as? String { feeds.insert(f) }
+    }
+    let base = server.baseURL
+    #expect(feeds.contains(base + "/old-atom"))
+    #expect(
+      feeds.isSubset(of: [
+        base + "/rss.xml", base + "/old-atom", base + "/rdf.xml", base + "/feed.json",
+      ]),
+      "\(feeds)")
     // The item without a date is marked as such.
     let second = try #require(delivered.first { $0.hasSuffix("-second.md") })
     let secondText = try String(contentsOfFile: dir.path + "/spool/new/" + second, encoding: .utf8)
