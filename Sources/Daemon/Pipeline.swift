@@ -170,6 +170,11 @@ public final class Pipeline: Sendable {
       } catch {
         return failed(feed, .failed, now: now, status: "not a feed", message: "\(error)", log: log)
       }
+      if parsed.droppedItems > 0 {
+        log.warning(
+          "items past the first \(FeedParser.maxItems) of the document ignored",
+          metadata: ["count": "\(parsed.droppedItems)"])
+      }
       let from = ArticleOrigin(feedURL: feed.url, topics: feed.topics, category: feed.category)
       var articles: [PendingArticle] = []
       var skipped = 0

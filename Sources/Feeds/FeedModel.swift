@@ -29,6 +29,8 @@ public struct ParsedFeed: Sendable, Equatable {
   public var skipDays: [String] = []
   public var image: String?
   public var entries: [FeedItem] = []
+  /// Items past `FeedParser.maxItems`, not read.
+  public var droppedItems = 0
   public init() {}
 }
 

@@ -15,6 +15,11 @@ public enum FeedParseError: Error, Sendable, Equatable {
 /// The one entry point: sniffs the format from the document itself (never from the
 /// URL or Content-Type) and hands it to the parser for that format.
 public enum FeedParser {
+  /// Items read from one document, in document order; the rest are counted in
+  /// `droppedItems`. A real feed carries tens; a document of 100,000 small items fits in
+  /// the body limit and would otherwise cost gigabytes of items, articles and time.
+  public static let maxItems = 1000
+
   /// Sniffs the format from the bytes; `url` is the document URL (base for relative
   /// links), `contentType` the HTTP Content-Type header value (for the charset).
   /// Throws only when nothing feed-like can be recovered (empty, HTML page, garbage).
@@ -26,6 +31,10 @@ public enum FeedParser {
     if first == UInt8(ascii: "{") {
       var feed = try JSONFeedParser.parse(bytes, url: url)
       feed.bozo = false
+      if feed.entries.count > maxItems {
+        feed.droppedItems = feed.entries.count - maxItems
+        feed.entries.removeLast(feed.droppedItems)
+      }
       return feed
     }
     var prepared = FeedBytes.decode(bytes, contentType: contentType)

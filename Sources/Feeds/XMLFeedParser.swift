@@ -145,10 +145,11 @@ final class XMLFeedParser {
     if let channel {
       p.readFeed(channel)
     }
-    p.feed.entries.reserveCapacity(items.count)
-    for item in items {
+    p.feed.entries.reserveCapacity(min(items.count, FeedParser.maxItems))
+    for item in items.prefix(FeedParser.maxItems) {
       p.feed.entries.append(p.readItem(item))
     }
+    p.feed.droppedItems = max(0, items.count - FeedParser.maxItems)
     return p.feed
   }
 
@@ -383,6 +384,11 @@ final class XMLFeedParser {
       let isFeedChild = atom ? d == 1 : d == 2
       guard isItem || isFeedChild else {
         advanced = d <= 2 ? r.next() : r.read()
+        continue
+      }
+      if isItem, let p, p.feed.entries.count >= FeedParser.maxItems {
+        p.feed.droppedItems += 1  // skipped over, never expanded
+        advanced = r.next()
         continue
       }
       guard let node = r.expand() else { return nil }

@@ -411,3 +411,21 @@ func iso(_ d: Date?) -> String? { d.map(FeedDate.iso) }
     #expect(table[Int(-5)] == "negative")
   }
 }
+
+/// A document of more items than `FeedParser.maxItems` gives the first ones, in order,
+/// and counts the rest, whichever path reads it (streaming, recovering DOM, JSON).
+@Test func itemsPastTheLimitAreCountedNotRead() throws {
+  let n = FeedParser.maxItems + 500
+  let items = (0..<n).map { "<item><title>t\($0)</title><link>/a/\($0)</link></item>" }.joined()
+  let wellFormed = "<rss version=\"2.0\"><channel><title>big</title>\(items)</channel></rss>"
+  let withDoctype = "<!DOCTYPE rss><rss version=\"2.0\"><channel>\(items)&nbsp;</channel></rss>"
+  let jsonItems = (0..<n).map { "{\"id\":\"\($0)\",\"url\":\"https://j.example/\($0)\"}" }
+  let json =
+    "{\"version\":\"https://jsonfeed.org/version/1.1\",\"title\":\"j\",\"items\":[\(jsonItems.joined(separator: ","))]}"
+  for doc in [wellFormed, withDoctype, json] {
+    let feed = try FeedParser.parse(Array(doc.utf8), url: "https://f.example/", contentType: nil)
+    #expect(feed.entries.count == FeedParser.maxItems)
+    #expect(feed.droppedItems == 500)
+    #expect(feed.entries.last?.link?.hasSuffix("/\(FeedParser.maxItems - 1)") == true)
+  }
+}
