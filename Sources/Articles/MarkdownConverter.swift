@@ -37,8 +37,9 @@ public struct MarkdownConversion: Sendable, Equatable {
 /// - Deterministic; no trailing spaces; exactly one blank line between blocks.
 public enum MarkdownConverter {
   /// Converts an HTML fragment or document given as a string.
+  /// (At most `HTMLText.maxHTMLBytes` of it.)
   public static func convert(html: String, baseURL: String?) -> MarkdownConversion {
-    convert(bytes: Array(html.utf8), baseURL: baseURL, encoding: "UTF-8")
+    convert(bytes: HTMLText.boundedBytes(html), baseURL: baseURL, encoding: "UTF-8")
   }
 
   /// `convert(html:baseURL:)` and `HTMLText.plainText(fromHTML:)` of the same string from
@@ -49,7 +50,8 @@ public enum MarkdownConverter {
     let empty = MarkdownConversion(markdown: "", images: [])
     guard !html.isEmpty else { return (empty, "") }
     guard
-      let doc = try? XMLDocument.parseHTML(Array(html.utf8), url: baseURL, encoding: "UTF-8"),
+      let doc = try? XMLDocument.parseHTML(
+        HTMLText.boundedBytes(html), url: baseURL, encoding: "UTF-8"),
       let root = doc.root
     else { return (empty, HTMLText.foldWhitespace(html)) }
     let text =

@@ -71,3 +71,21 @@ import Testing
     #expect(e.count <= 300 && e.count > 250)
   }
 }
+
+/// Fragments from a feed are parsed up to `maxHTMLBytes`, cut before a tag or after a
+/// whole character, so a body of millions of elements costs what a megabyte costs.
+@Test func htmlFragmentsAreBoundedBeforeParsing() throws {
+  let max = HTMLText.maxHTMLBytes
+  #expect(HTMLText.boundedBytes("<p>short</p>") == Array("<p>short</p>".utf8))
+  let list = "<ul>" + String(repeating: "<li>item</li>", count: 2 * max / 13) + "</ul>"
+  let cut = HTMLText.boundedBytes(list)
+  #expect(cut.count <= max && cut.count > max - 13)
+  #expect(cut.last == UInt8(ascii: ">"))
+  let text = String(repeating: "é€😀", count: max / 4)
+  let cutText = HTMLText.boundedBytes(text)
+  #expect(cutText.count <= max && cutText.count > max - 9)
+  #expect(String(validating: cutText, as: UTF8.self) != nil)
+  let md = MarkdownConverter.convert(html: list, baseURL: nil).markdown
+  #expect(md.hasPrefix("- item\n") && md.utf8.count < max)
+  #expect(HTMLText.plainText(fromHTML: list).utf8.count < max)
+}
