@@ -222,3 +222,17 @@ import Testing
     try Extractor.extractList(listPath)
   }
 }
+
+/// A page of more nodes than `PageTree.maxNodes` is read from its beginning, in document
+/// order, and the rest left out: its first paragraphs are the article.
+@Test func aPageOfTooManyNodesKeepsItsBeginning() throws {
+  let n = PageTree.maxNodes / 2 + 10  // two nodes a paragraph: element and text
+  let paragraphs = (0..<n).map {
+    "<p>Paragraph \($0) of the endless story, with commas, told at length.</p>"
+  }
+  let p = try extract(
+    page(head: "<title>Endless</title>", body: "<article>\(paragraphs.joined())</article>"))
+  #expect(p.text.contains("Paragraph 0 of the endless story"))
+  #expect(p.text.contains("Paragraph 1000 of the endless story"))
+  #expect(!p.text.contains("Paragraph \(n - 1) of"))
+}
