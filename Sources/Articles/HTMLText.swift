@@ -216,10 +216,26 @@ public enum HTMLText {
     return String(decoding: head, as: UTF8.self) + "…"
   }
 
+  /// Bytes allowed per character of an excerpt's length: a character of more (combining
+  /// marks piled on one letter) is cut down to them.
+  public static let bytesPerCharacterCap = 16
+
   /// `excerpt(fromText:)` of text that `foldWhitespace` already folded.
   static func excerpt(folded: String, maxLength: Int) -> String {
     // Never more characters than UTF-8 bytes: a short text fits without counting.
     guard folded.utf8.count > maxLength, maxLength > 1 else { return folded }
+    let byteCap = bytesPerCharacterCap * maxLength
+    if folded.utf8.count > byteCap {
+      // Whole scalars up to the cap, then the usual cut on what is left.
+      var scalars = String.UnicodeScalarView()
+      var bytes = 0
+      for u in folded.unicodeScalars {
+        bytes += UTF8.width(u)
+        if bytes > byteCap { break }
+        scalars.append(u)
+      }
+      return excerpt(folded: String(scalars), maxLength: maxLength)
+    }
     if let ascii = excerptASCII(folded, maxLength: maxLength) { return ascii }
     // Only the first maxLength + 1 characters are ever looked at.
     let chars = Array(folded.prefix(maxLength + 1))

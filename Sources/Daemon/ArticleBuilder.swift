@@ -150,8 +150,14 @@ enum ArticleBuilder {
 
   /// Titles and other short fields from the network are capped (a feed may send a
   /// megabyte of title), cut at a word boundary.
+  /// Characters are counted, and bytes too: one character may carry thousands of
+  /// combining marks (a 290-character title of 2.3 MB made an 11 MB article file).
   static func capped(_ s: String, _ max: Int = 300) -> String {
-    s.utf8.count <= max || s.count <= max ? s : HTMLText.excerpt(fromText: s, maxLength: max)
+    let bytes = s.utf8.count
+    if bytes <= max || (bytes <= HTMLText.bytesPerCharacterCap * max && s.count <= max) {
+      return s
+    }
+    return HTMLText.excerpt(fromText: s, maxLength: max)
   }
 
   /// `trimmingCharacters(in: .whitespacesAndNewlines)`, without Foundation when both ends

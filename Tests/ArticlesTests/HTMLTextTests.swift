@@ -89,3 +89,15 @@ import Testing
   #expect(md.hasPrefix("- item\n") && md.utf8.count < max)
   #expect(HTMLText.plainText(fromHTML: list).utf8.count < max)
 }
+
+/// Characters of thousands of combining marks each: an excerpt is held to
+/// `bytesPerCharacterCap` bytes per character of its length, cut between scalars.
+@Test func excerptsAreBoundedInBytesToo() {
+  let heavy = String(repeating: "a" + String(repeating: "\u{301}", count: 4000), count: 290)
+  #expect(heavy.count == 290 && heavy.utf8.count > 2_000_000)
+  let e = HTMLText.excerpt(fromText: heavy, maxLength: 300)
+  #expect(e.utf8.count <= HTMLText.bytesPerCharacterCap * 300)
+  #expect(e.unicodeScalars.starts(with: "a\u{301}\u{301}".unicodeScalars))
+  let cjk = String(repeating: "漢字", count: 100)  // 600 bytes, 200 characters: kept whole
+  #expect(HTMLText.excerpt(fromText: cjk, maxLength: 300) == cjk)
+}
