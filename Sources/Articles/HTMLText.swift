@@ -10,24 +10,43 @@ public enum HTMLText {
   /// nodes; a real article body is a few hundred kilobytes at most.
   public static let maxHTMLBytes = 1 << 20
 
-  /// `html`'s UTF-8 bytes, at most `maxHTMLBytes`: cut before the last `<` in them when
-  /// there is one in their second half (no tag cut in two), else after the last whole
-  /// character.
+  /// `html`'s UTF-8 bytes as libxml2's HTML parser is given them:
+  /// - at most `maxHTMLBytes`: cut before the last `<` in them when there is one in their
+  ///   second half (no tag cut in two), else after the last whole character;
+  /// - a `<` that cannot open a tag (not followed by a letter, `/`, `!` or `?`) written
+  ///   `&lt;`, which is what it is in HTML: libxml2 2.9 drops it with what follows
+  ///   (a title `<<: *x` came out `: *x`).
   public static func boundedBytes(_ html: String) -> [UInt8] {
     let u = html.utf8
-    guard u.count > maxHTMLBytes else { return Array(u) }
     var b = Array(u.prefix(maxHTMLBytes))
-    if let lt = b.lastIndex(of: 0x3C), lt >= maxHTMLBytes / 2 {
-      b.removeSubrange(lt...)
-      return b
+    if u.count > maxHTMLBytes {
+      if let lt = b.lastIndex(of: 0x3C), lt >= maxHTMLBytes / 2 {
+        b.removeSubrange(lt...)
+      } else {
+        var k = b.count - 1
+        while k > 0 && b[k] & 0xC0 == 0x80 { k -= 1 }  // back over continuation bytes
+        if b[k] >= 0xC0 {
+          let need = b[k] >= 0xF0 ? 4 : b[k] >= 0xE0 ? 3 : 2
+          if b.count - k < need { b.removeSubrange(k...) }
+        }
+      }
     }
-    var k = b.count - 1
-    while k > 0 && b[k] & 0xC0 == 0x80 { k -= 1 }  // back over continuation bytes
-    if b[k] >= 0xC0 {
-      let need = b[k] >= 0xF0 ? 4 : b[k] >= 0xE0 ? 3 : 2
-      if b.count - k < need { b.removeSubrange(k...) }
+    func opensTag(_ i: Int) -> Bool {
+      guard i + 1 < b.count else { return false }
+      let c = b[i + 1] | 0x20
+      return (c >= 0x61 && c <= 0x7A) || b[i + 1] == 0x2F || b[i + 1] == 0x21 || b[i + 1] == 0x3F
     }
-    return b
+    guard b.indices.contains(where: { b[$0] == 0x3C && !opensTag($0) }) else { return b }
+    var out: [UInt8] = []
+    out.reserveCapacity(b.count + 16)
+    for i in b.indices {
+      if b[i] == 0x3C && !opensTag(i) {
+        out.append(contentsOf: "&lt;".utf8)
+      } else {
+        out.append(b[i])
+      }
+    }
+    return out
   }
 
   /// Plain text of an HTML fragment. Strings without `<` or `&` are only folded.

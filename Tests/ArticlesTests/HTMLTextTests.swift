@@ -101,3 +101,15 @@ import Testing
   let cjk = String(repeating: "漢字", count: 100)  // 600 bytes, 200 characters: kept whole
   #expect(HTMLText.excerpt(fromText: cjk, maxLength: 300) == cjk)
 }
+
+/// A `<` that opens no tag is text, as HTML has it: YAML-looking titles such as
+/// `<<: *x` keep every character; real tags are still stripped.
+@Test func aLessThanThatOpensNoTagIsText() {
+  #expect(HTMLText.plainText(fromHTML: "<<: *x") == "<<: *x")
+  #expect(HTMLText.plainText(fromHTML: "a < b, 3 <= 4, <3") == "a < b, 3 <= 4, <3")
+  #expect(HTMLText.plainText(fromHTML: "<b>bold</b> <i>move</i>") == "bold move")
+  #expect(HTMLText.plainText(fromHTML: "x <!-- c --> y") == "x y")
+  let md = MarkdownConverter.convert(html: "<p>if x << 2 and y <= 3</p>", baseURL: nil).markdown
+  #expect(
+    md.contains("x &lt;&lt; 2") || md.contains("x << 2") || md.contains("x \\<\\< 2"), "\(md)")
+}
