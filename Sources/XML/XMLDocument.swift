@@ -1,6 +1,10 @@
 import CLibXML2
 import Synchronization
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// A parsed XML or HTML document. Owns the libxml2 tree and frees it in `deinit`.
 ///
 /// Parsing is safe for hostile input: the network is off (NONET), external entities,
@@ -58,6 +62,7 @@ public final class XMLDocument: @unchecked Sendable {
     _ bytes: [UInt8], url: String? = nil, encoding: String? = nil
   ) throws(XMLError) -> XMLDocument {
     LibXML.setUp()
+    if LibXML.hasTooManyAttributes(bytes) { throw .tooManyAttributes }
     guard let ctxt = xmlNewParserCtxt() else { throw XMLError.outOfMemory }
     defer { xmlFreeParserCtxt(ctxt) }
     let options = Int32(
@@ -80,6 +85,7 @@ public final class XMLDocument: @unchecked Sendable {
     _ bytes: [UInt8], url: String? = nil, encoding: String? = nil
   ) throws(XMLError) -> XMLDocument {
     LibXML.setUp()
+    if LibXML.hasTooManyAttributes(bytes) { throw .tooManyAttributes }
     guard let ctxt = htmlNewParserCtxt() else { throw XMLError.outOfMemory }
     defer { htmlFreeParserCtxt(ctxt) }
     let options = Int32(
@@ -132,7 +138,63 @@ public enum XMLError: Error, Sendable, Equatable {
   case unparseable(String)
 }
 
+extension XMLError {
+  static let tooManyAttributes = XMLError.unparseable(
+    "an element with more than \(LibXML.maxAttributes) attributes (libxml2 checks them for duplicates in quadratic time)"
+  )
+}
+
 enum LibXML {
+  /// Attributes allowed on one element. libxml2 2.9 compares each attribute of an element
+  /// with every earlier one: 60,000 attributes (0.6 MB) took 52 s, 1.2 million (10 MB)
+  /// hours. Real elements carry a few dozen.
+  static let maxAttributes = 1000
+
+  /// Whether a start tag in `bytes` (an ASCII-compatible encoding) has more than
+  /// `maxAttributes` attributes (counted as the tokens after its name, quoted values
+  /// skipped). Text between tags is skipped with `memchr`.
+  static func hasTooManyAttributes(_ bytes: [UInt8]) -> Bool {
+    let limit = maxAttributes
+    guard bytes.count > 2 * limit else { return false }  // " a" is the least an attribute takes
+    return bytes.withUnsafeBufferPointer { b in
+      guard let base = b.baseAddress else { return false }
+      let n = b.count
+      @inline(__always) func isSpace(_ c: UInt8) -> Bool {
+        c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D
+      }
+      var i = 0
+      while i < n {
+        guard let p = memchr(base + i, 0x3C, n - i) else { return false }
+        i = base.distance(to: p.assumingMemoryBound(to: UInt8.self)) + 1
+        guard i < n, (b[i] | 0x20) >= 0x61 && (b[i] | 0x20) <= 0x7A else { continue }
+        while i < n && !isSpace(b[i]) && b[i] != 0x3E && b[i] != 0x2F { i += 1 }
+        var count = 0
+        var quote: UInt8 = 0
+        var space = false
+        while i < n {
+          let c = b[i]
+          if quote != 0 {
+            if c == quote { quote = 0 }
+          } else if c == 0x22 || c == 0x27 {
+            quote = c
+          } else if c == 0x3E {
+            break
+          } else if isSpace(c) {
+            space = true
+          } else if space {
+            space = false
+            if c != 0x2F && c != 0x3D {
+              count += 1
+              if count > limit { return true }
+            }
+          }
+          i += 1
+        }
+      }
+      return false
+    }
+  }
+
   /// One-time, process-wide: initialize the parser and refuse every external entity.
   static let once: Void = {
     xmlInitParser()

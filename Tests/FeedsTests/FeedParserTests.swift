@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import XML
 
 @testable import Feeds
 
@@ -428,4 +429,24 @@ func iso(_ d: Date?) -> String? { d.map(FeedDate.iso) }
     #expect(feed.droppedItems == 500)
     #expect(feed.entries.last?.link?.hasSuffix("/\(FeedParser.maxItems - 1)") == true)
   }
+}
+
+/// An element with thousands of attributes is refused before libxml2 sees it (its
+/// duplicate check is quadratic: 60,000 attributes took 52 s); a few hundred are fine.
+@Test func elementsWithThousandsOfAttributesAreRefused() {
+  func feed(_ attributes: Int) -> [UInt8] {
+    let attrs = (0..<attributes).map { "a\($0)=\"v\"" }.joined(separator: " ")
+    return Array(
+      "<rss version=\"2.0\"><channel><item><title>t</title><link>http://a.example/1</link><category \(attrs)>c</category></item></channel></rss>"
+        .utf8)
+  }
+  #expect(throws: FeedParseError.self) {
+    try FeedParser.parse(feed(5000), url: nil, contentType: nil)
+  }
+  #expect((try? FeedParser.parse(feed(500), url: nil, contentType: nil))?.entries.count == 1)
+  // Quoted values are skipped, whatever they hold; the HTML parser is guarded too.
+  let quoted = Array("<p title=\"\(String(repeating: " x", count: 5000))\">text</p>".utf8)
+  #expect((try? XMLDocument.parseHTML(quoted)) != nil)
+  let html = Array("<p \(String(repeating: " x", count: 5000))>text</p>".utf8)
+  #expect(throws: XMLError.self) { try XMLDocument.parseHTML(html) }
 }
