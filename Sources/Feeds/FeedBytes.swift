@@ -66,33 +66,67 @@ struct FeedBytes {
     }
   }
 
+  /// The byte order mark at the start of `b` and its length, if any.
+  static func byteOrderMark(_ b: ArraySlice<UInt8>) -> (Family, Int)? {
+    if b.starts(with: [0xEF, 0xBB, 0xBF]) { return (.utf8, 3) }
+    if b.starts(with: [0x00, 0x00, 0xFE, 0xFF]) { return (.utf32be, 4) }
+    if b.starts(with: [0xFF, 0xFE, 0x00, 0x00]) { return (.utf32le, 4) }
+    if b.starts(with: [0xFE, 0xFF]) { return (.utf16be, 2) }
+    if b.starts(with: [0xFF, 0xFE]) { return (.utf16le, 2) }
+    return nil
+  }
+
+  /// Whether `b` starts (after ASCII white space) with an ASCII `<` that is not half of a
+  /// UTF-16/32 code unit: markup an ASCII-compatible encoding can read.
+  static func startsWithASCIIMarkup(_ b: ArraySlice<UInt8>) -> Bool {
+    guard
+      let i = b.prefix(1024).firstIndex(where: {
+        $0 != 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D
+      })
+    else { return false }
+    return b[i] == 0x3C && (i + 1 == b.endIndex || b[i + 1] != 0)
+  }
+
+  static func isWide(_ f: Family) -> Bool {
+    switch f {
+    case .utf16le, .utf16be, .utf32le, .utf32be: return true
+    default: return false
+    }
+  }
+
   static func decode(_ input: [UInt8], contentType: String?) -> FeedBytes {
     var body = input[...]
     var fam: Family?
-    // 1. Byte order mark.
-    if body.starts(with: [0xEF, 0xBB, 0xBF]) {
-      body = body.dropFirst(3)
-      fam = .utf8
-    } else if body.starts(with: [0x00, 0x00, 0xFE, 0xFF]) {
-      body = body.dropFirst(4)
-      fam = .utf32be
-    } else if body.starts(with: [0xFF, 0xFE, 0x00, 0x00]) {
-      body = body.dropFirst(4)
-      fam = .utf32le
-    } else if body.starts(with: [0xFE, 0xFF]) {
-      body = body.dropFirst(2)
-      fam = .utf16be
-    } else if body.starts(with: [0xFF, 0xFE]) {
-      body = body.dropFirst(2)
-      fam = .utf16le
+    // 1. Byte order marks. Servers and editors that prepend a BOM without looking stack
+    // them (UTF-8 BOMs three deep, a UTF-8 BOM before a UTF-16 one): the whole run goes.
+    // The marks are believed only where the bytes after them agree: markup in UTF-16/32
+    // is read as such, ASCII markup after a UTF-8 BOM as UTF-8, and ASCII markup after
+    // wide BOMs alone falls through to the header and the declaration.
+    var marks: [Family] = []
+    while marks.count < 64, let (f, length) = byteOrderMark(body) {
+      marks.append(f)
+      body = body.dropFirst(length)
+    }
+    if let last = marks.last {
+      if let wide = sniffWide(body) {
+        fam = wide
+      } else if startsWithASCIIMarkup(body) {
+        if marks.contains(where: { if case .utf8 = $0 { true } else { false } }) { fam = .utf8 }
+      } else {
+        fam = last
+      }
     }
     // 2. HTTP charset, 3. sniffed UTF-16/32 and the XML declaration.
     if fam == nil, let cs = charset(fromContentType: contentType) {
-      var f = family(cs)
-      if cs == "utf-16" || cs == "ucs-2" || cs == "utf-32" {
-        f = sniffWide(body) ?? (cs == "utf-32" ? .utf32be : .utf16be)
+      var f: Family? = family(cs)
+      if cs == "utf-16" || cs == "ucs-2" || cs == "utf-32" || cs == "ucs-4" {
+        f = sniffWide(body) ?? (cs.hasSuffix("32") || cs == "ucs-4" ? .utf32be : .utf16be)
       }
       if case .other(let n) = f, !XMLDocument.supportsEncoding(n) { f = .utf8 }
+      // A UTF-16/32 charset on a body whose first bytes are ASCII markup (no BOM, no
+      // zero bytes beside the '<') cannot be right: reading it so would turn the whole
+      // document into one line of CJK. The document's own declaration decides instead.
+      if let g = f, isWide(g), sniffWide(body) == nil, startsWithASCIIMarkup(body) { f = nil }
       fam = f
     }
     if fam == nil, let wide = sniffWide(body) { fam = wide }

@@ -29,8 +29,8 @@ public enum FeedParser {
     let url = url.flatMap { $0.isEmpty ? nil : $0 }
     guard let first = firstSignificantByte(bytes) else { throw .empty }
     if first == UInt8(ascii: "{") {
-      var feed = try JSONFeedParser.parse(bytes, url: url)
-      feed.bozo = false
+      let marks = leadingUTF8BOMs(bytes)
+      var feed = try JSONFeedParser.parse(marks == 0 ? bytes : Array(bytes[marks...]), url: url)
       if feed.entries.count > maxItems {
         feed.droppedItems = feed.entries.count - maxItems
         feed.entries.removeLast(feed.droppedItems)
@@ -82,14 +82,22 @@ public enum FeedParser {
   }
 
   static func firstSignificantByte(_ bytes: [UInt8]) -> UInt8? {
-    var i = 0
-    if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { i = 3 }
+    var i = leadingUTF8BOMs(bytes)
     while i < bytes.count {
       let b = bytes[i]
       if b != 0x20 && b != 0x09 && b != 0x0A && b != 0x0D { return b }
       i += 1
     }
     return nil
+  }
+
+  /// The length of the run of UTF-8 byte order marks at the start (0 when none).
+  static func leadingUTF8BOMs(_ bytes: [UInt8]) -> Int {
+    var i = 0
+    while i + 3 <= bytes.count, bytes[i] == 0xEF, bytes[i + 1] == 0xBB, bytes[i + 2] == 0xBF {
+      i += 3
+    }
+    return i
   }
 
   static func isXMLContentType(_ ct: String) -> Bool {
