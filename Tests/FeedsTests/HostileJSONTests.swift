@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+
+@testable import Feeds
+
+/// JSON Feeds that were lost whole over one value JSONSerialization refuses.
+@Suite struct HostileJSONTests {
+  static func feed(title: String, extra: String = "") -> [UInt8] {
+    Array(
+      """
+      {"version": "https://jsonfeed.org/version/1.1", "title": "Kiln", \(extra)
+       "items": [
+        {"id": "1", "url": "https://kiln.test/1", "title": \(title)},
+        {"id": "2", "url": "https://kiln.test/2", "title": "Glaze"}
+       ]}
+      """.utf8)
+  }
+
+  func parse(_ bytes: [UInt8]) throws -> ParsedFeed {
+    try FeedParser.parse(bytes, url: "https://kiln.test/feed.json", contentType: nil)
+  }
+
+  @Test func loneSurrogateEscapesBecomeReplacementCharacters() throws {
+    let cases: [(String, String)] = [
+      (#""a\ud800b""#, "a\u{FFFD}b"),
+      (#""a\udc00b""#, "a\u{FFFD}b"),
+      (#""\uDBFF""#, "\u{FFFD}"),
+      (#""\ud800\u0041""#, "\u{FFFD}A"),
+      (#""\ud800\ud800\udc00""#, "\u{FFFD}\u{10000}"),
+      (#""x\ud83d\ude00y""#, "x😀y"),  // a proper pair stays
+    ]
+    for (raw, expected) in cases {
+      let f = try parse(Self.feed(title: raw))
+      #expect(f.entries.map(\.title) == [expected, "Glaze"], "\(raw)")
+      #expect(f.title == "Kiln")
+    }
+  }
+
+  @Test func outOfRangeAndMalformedNumbersDoNotLoseTheFeed() throws {
+    for number in ["1e999999", "-1e400", "NaN", "Infinity", "-Infinity", "01", "+5", ".5"] {
+      let f = try parse(Self.feed(title: #""Pot""#, extra: #""_count": \#(number),"#))
+      #expect(f.entries.count == 2, "\(number)")
+      #expect(f.bozo, "\(number)")
+    }
+    // A bad number where a value is read: the item stays, the value goes.
+    let doc = Array(
+      """
+      {"version": "https://jsonfeed.org/version/1", "items": [
+        {"id": 1e999999, "url": "https://kiln.test/1", "title": "Pot"},
+        {"id": "2", "url": "https://kiln.test/2", "title": "Glaze",
+         "attachments": [{"url": "https://kiln.test/a.mp3", "size_in_bytes": 9e99999}]}]}
+      """.utf8)
+    let f = try parse(doc)
+    #expect(f.entries.map(\.title) == ["Pot", "Glaze"])
+    #expect(f.entries[1].enclosures.first?.href == "https://kiln.test/a.mp3")
+  }
+
+  @Test func invalidUTF8AndControlCharactersAreRepaired() throws {
+    var bytes = Self.feed(title: #""Mug XX""#)
+    let at = try #require(bytes.firstRange(of: Array("XX".utf8)))
+    bytes.replaceSubrange(at, with: [0xFF, 0x09, 0xC3])
+    let f = try parse(bytes)
+    #expect(f.entries.map(\.title) == ["Mug \u{FFFD}\t\u{FFFD}", "Glaze"])
+    #expect(f.bozo)
+  }
+
+  @Test func sloppySyntaxIsRepaired() throws {
+    // A trailing comma, an escape JSON lacks, text after the object, a cut-off end.
+    let f = try parse(Self.feed(title: #""It\'s",  "#) + Array(" \n<!-- cached -->".utf8))
+    #expect(f.entries.map(\.title) == ["It's", "Glaze"])
+    let cut = Array(
+      #"{"version": "https://jsonfeed.org/version/1", "items": [{"id": "1", "title": "Ca"#.utf8)
+    #expect(try parse(cut).entries.map(\.title) == ["Ca"])
+  }
+
+  @Test func wellFormedFeedsAreNotBozo() throws {
+    let f = try parse(
+      [0xEF, 0xBB, 0xBF] + [0xEF, 0xBB, 0xBF] + Self.feed(title: #""Pot""#))
+    #expect(!f.bozo)
+    #expect(f.entries.count == 2)
+  }
+
+  @Test func notJSONIsStillAClearError() {
+    for doc in [
+      "{ this is not json", "{}}}", "{\"a\": [1, 2}, garbage garbage", "{'single': 'quotes'}",
+    ] {
+      #expect(throws: FeedParseError.self, "\(doc)") {
+        try FeedParser.parse(Array(doc.utf8), url: nil, contentType: nil)
+      }
+    }
+  }
+}
