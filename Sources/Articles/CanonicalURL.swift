@@ -116,6 +116,40 @@ public enum CanonicalURL {
     return p.serialize(scheme: s, removingTracking: false) != nil
   }
 
+  /// The form of a canonical URL that dedup keys hash: its query parameters sorted (by
+  /// name, then value), so that `?a=1&b=2` and `?b=2&a=1` are one article, as the spool
+  /// checker has it. `webUrl` keeps the order the link had. The same string when the
+  /// query has fewer than two parameters or is sorted already (nearly always).
+  public static func dedupForm(_ canonical: String) -> String {
+    let u = canonical.utf8
+    guard let q = u.firstIndex(of: 0x3F) else { return canonical }
+    let end = u[q...].firstIndex(of: 0x23) ?? u.endIndex  // a kept `#!` fragment stays last
+    let query = u[u.index(after: q)..<end]
+    guard query.contains(0x26) else { return canonical }
+    let pieces = query.split(separator: 0x26, omittingEmptySubsequences: false)
+    func key(_ p: Substring.UTF8View.SubSequence) -> (
+      Substring.UTF8View.SubSequence, Substring.UTF8View.SubSequence
+    ) {
+      guard let eq = p.firstIndex(of: 0x3D) else { return (p, p[p.endIndex...]) }
+      return (p[..<eq], p[p.index(after: eq)...])
+    }
+    func less(_ a: Substring.UTF8View.SubSequence, _ b: Substring.UTF8View.SubSequence) -> Bool {
+      let (an, av) = key(a)
+      let (bn, bv) = key(b)
+      if !an.elementsEqual(bn) { return an.lexicographicallyPrecedes(bn) }
+      return av.lexicographicallyPrecedes(bv)
+    }
+    let sorted = pieces.sorted(by: less)
+    if zip(sorted, pieces).allSatisfy({ $0.elementsEqual($1) }) { return canonical }
+    var out = Array(u[...q])
+    for (i, p) in sorted.enumerated() {
+      if i > 0 { out.append(0x26) }
+      out.append(contentsOf: p)
+    }
+    out.append(contentsOf: u[end...])
+    return String(decoding: out, as: UTF8.self)
+  }
+
   /// Scheme, host and port of an absolute `http:` or `https:` URL, with the same host
   /// checks as `canonicalize`: the host lower-case (an internationalized name as its
   /// ASCII form, an IPv6 literal in brackets), the port the scheme's default when none is

@@ -145,7 +145,20 @@ enum ArticleBuilder {
     var text = FrontMatter.render(a)
     if !text.hasSuffix("\n") { text += "\n" }
     return PendingArticle(
-      key: URLKey(canonicalURL: a.webURL), fileName: ArticleFileName(a).fileName, contents: text)
+      key: dedupKey(a.webURL), fileName: ArticleFileName(a).fileName, contents: text)
+  }
+
+  /// The key an article is delivered under: its canonical URL with the query sorted.
+  static func dedupKey(_ canonical: String) -> URLKey {
+    URLKey(canonicalURL: CanonicalURL.dedupForm(canonical))
+  }
+
+  /// Whether the article of this canonical URL was delivered: under its key, or under
+  /// the key of the URL as it is (what keys were before queries were sorted for them).
+  static func delivered(_ canonical: String, in spool: Spool) -> Bool {
+    let form = CanonicalURL.dedupForm(canonical)
+    return spool.contains(URLKey(canonicalURL: form))
+      || (form != canonical && spool.contains(URLKey(canonicalURL: canonical)))
   }
 
   /// Titles and other short fields from the network are capped (a feed may send a

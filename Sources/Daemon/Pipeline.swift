@@ -184,7 +184,7 @@ public final class Pipeline: Sendable {
           skipped += 1
           continue
         }
-        if spool.contains(URLKey(canonicalURL: link.canonical)) {
+        if ArticleBuilder.delivered(link.canonical, in: spool) {
           duplicates += 1
           continue
         }

@@ -238,4 +238,19 @@ import Testing
           || p == nil, "\(url)")
     }
   }
+
+  /// Dedup keys hash the canonical URL with its query sorted: parameter order never
+  /// makes a second article; everything else about the URL stays as it was.
+  @Test func dedupFormSortsTheQuery() {
+    let f = CanonicalURL.dedupForm
+    #expect(f("https://a.example/p?b=2&a=1") == "https://a.example/p?a=1&b=2")
+    #expect(f("https://a.example/p?a=1&b=2") == "https://a.example/p?a=1&b=2")
+    #expect(f("https://a.example/p?z&a=2&a=1&m=") == "https://a.example/p?a=1&a=2&m=&z")
+    #expect(f("https://a.example/p?b=1&a=2#!/x?y") == "https://a.example/p?a=2&b=1#!/x?y")
+    #expect(f("https://a.example/p?only=1") == "https://a.example/p?only=1")
+    #expect(f("https://a.example/p") == "https://a.example/p")
+    let x = CanonicalURL.canonicalize("HTTPS://A.example/p?utm_source=x&b=2&a=1")
+    let y = CanonicalURL.canonicalize("https://a.example:443/p?a=1&b=2&fbclid=3#top")
+    #expect(x != nil && f(x!) == f(y!))
+  }
 }
