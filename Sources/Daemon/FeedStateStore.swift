@@ -150,6 +150,7 @@ public final class FeedStateStore: Sendable {
       }
     }
 
+    states.reserve(LineFile.countLines(path) + LineFile.countLines(journalPath))
     if let snapshot = LineFile.read(path, line: take) {
       f.generation = snapshot.generation ?? 0
       f.snapshotBytes = snapshot.bytes
@@ -175,7 +176,6 @@ public final class FeedStateStore: Sendable {
       }
     }
     skippedLines = skipped
-    states.trim()
     inner = Mutex(Inner(states: states, origins: origins))
     files = Mutex(f)
   }
@@ -388,6 +388,21 @@ enum LineFile {
   /// Calls `line` with each whole line after the header (without its newline), 64 KiB of
   /// the file in memory at a time. Nil if the file cannot be opened. If `accept` rejects
   /// the header's generation, no line is read.
+  /// Newlines in the file at `path` (0 if it cannot be read).
+  static func countLines(_ path: String) -> Int {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return 0 }
+    defer { close(fd) }
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    var lines = 0
+    while true {
+      let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+      if n < 0 && errno == EINTR { continue }
+      if n <= 0 { return lines }
+      for b in chunk[..<n] where b == 0x0A { lines += 1 }
+    }
+  }
+
   static func read(
     _ path: String, accept: (UInt64?) -> Bool = { _ in true },
     line: (ArraySlice<UInt8>) -> Void
@@ -566,11 +581,10 @@ struct StateTable: Sendable {
     }
   }
 
-  /// Gives back the array's spare capacity (up to half of it after the appends of a
-  /// load).
-  mutating func trim() {
-    if rows.capacity > rows.count + rows.count / 8 {
-      rows = rows.withUnsafeBufferPointer { Array($0) }
-    }
+  /// Room for `count` states, so that a load appends without doubling the array (and
+  /// without leaving up to half of it empty).
+  mutating func reserve(_ count: Int) {
+    rows.reserveCapacity(count)
+    index.reserveCapacity(count)
   }
 }
