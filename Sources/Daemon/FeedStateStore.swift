@@ -308,8 +308,10 @@ public final class FeedStateStore: Sendable {
     do {
       out.append(Self.header + "\(generation)\n")
       Self.record(UInt8(ascii: "O"), try encoder.encode(origins), to: &out)
-      for s in states.rows.sorted(by: { $0.url < $1.url }) {
-        Self.record(UInt8(ascii: "F"), try encoder.encode(s), to: &out)
+      // In URL order; indices sorted, not a sorted copy of 10,000 states (3 MB).
+      let rows = states.rows
+      for i in rows.indices.sorted(by: { rows[$0].url < rows[$1].url }) {
+        Self.record(UInt8(ascii: "F"), try encoder.encode(rows[i]), to: &out)
       }
     } catch {
       out.abandon()
