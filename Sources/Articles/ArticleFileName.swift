@@ -159,9 +159,9 @@ public struct ArticleFileName: Sendable, Equatable {
       } else if v >= 0xFF01 && v <= 0xFF5E {  // full-width ASCII (ICU keeps it as it is)
         appendASCII(v - 0xFEE0, to: &out, dash: &dash)
       } else if let (l, m, f) = SlugTable.hangul(v) {
-        for piece in [l, m, f] {
-          for b in piece.utf8 { append(UInt32(b), to: &out, dash: &dash) }
-        }
+        for b in l.utf8 { append(UInt32(b), to: &out, dash: &dash) }
+        for b in m.utf8 { append(UInt32(b), to: &out, dash: &dash) }
+        for b in f.utf8 { append(UInt32(b), to: &out, dash: &dash) }
       } else if let kana = Kana(v) {
         switch kana {
         case .smallTsu:

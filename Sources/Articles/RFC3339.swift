@@ -16,13 +16,17 @@ public enum RFC3339 {
     return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))"
   }
 
+  /// The seconds since 1970 a timestamp can be written for: 0001-01-01T00:00:00Z to
+  /// 9999-12-31T23:59:59Z.
+  public static let writableSeconds = -62_135_596_800...253_402_300_799
+
   /// Year, month, day and seconds into the day (UTC) of a date; years clamped to 1...9999
   /// so that a bogus date can never produce a malformed timestamp (or one that YAML
   /// readers refuse: Python's has no year 0).
   static func civil(_ date: Date) -> (Int, Int, Int, Int) {
     let t = date.timeIntervalSince1970
-    let lo = -62_135_596_800.0  // 0001-01-01T00:00:00Z
-    let hi = 253_402_300_799.0  // 9999-12-31T23:59:59Z
+    let lo = Double(writableSeconds.lowerBound)
+    let hi = Double(writableSeconds.upperBound)
     let clamped = t.isNaN ? 0 : min(max(t, lo), hi)
     let seconds = Int(clamped.rounded(.down))
     var days = seconds / 86_400

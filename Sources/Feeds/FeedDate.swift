@@ -59,7 +59,7 @@ public enum FeedDate {
     let s = epoch(y, m, d, hh, mm, min(ss, 59)) - offsetSeconds
     // In UTC the date must still be within years 1...9999 (0001-01-01T00:00+01:00 is
     // in year 0, which no timestamp can write).
-    guard s >= -62_135_596_800 && s <= 253_402_300_799 else { return nil }
+    guard RFC3339.writableSeconds.contains(s) else { return nil }
     return Date(timeIntervalSince1970: Double(s) + frac)
   }
 
