@@ -30,9 +30,12 @@ let package = Package(
     .systemLibrary(
       name: "CPSL", pkgConfig: "libpsl",
       providers: [.apt(["libpsl-dev"])]),
+    .systemLibrary(
+      name: "CDecompress",
+      providers: [.apt(["zlib1g-dev", "libbrotli-dev", "libzstd-dev"])]),
 
     // Stages, in the order an article travels.
-    .target(name: "HTTP", dependencies: ["CCurl"], swiftSettings: strict),
+    .target(name: "HTTP", dependencies: ["CCurl", "CDecompress"], swiftSettings: strict),
     .target(name: "XML", dependencies: ["CLibXML2"], swiftSettings: strict),
     .target(name: "Articles", dependencies: ["XML", "CPSL"], swiftSettings: strict),
     .target(name: "Feeds", dependencies: ["XML", "Articles"], swiftSettings: strict),

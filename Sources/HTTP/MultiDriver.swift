@@ -181,6 +181,9 @@ final class MultiDriver: @unchecked Sendable {
     -> HopOutcome
   {
     guard code == CURLE_OK else {
+      if let why = transfer.decodeFailure, code == CURLE_WRITE_ERROR {
+        return .failure(.protocolError, why)
+      }
       let kind = FetchFailure.Kind(
         code: code, bodyTooLarge: transfer.bodyTooLarge, blocked: transfer.blocked != nil)
       let message: String

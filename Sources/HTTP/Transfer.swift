@@ -80,6 +80,13 @@ final class Transfer: @unchecked Sendable {
   var body: [UInt8] = []
   var headers = HTTPHeaders()
   var bodyTooLarge = false
+  /// Why the body could not be decoded (unknown Content-Encoding, broken data).
+  var decodeFailure: String?
+  /// Bytes as they came off the wire (still encoded), capped like the decoded body.
+  private var rawBodyBytes = 0
+  /// Built from the final response's Content-Encoding at its first body byte.
+  private var decoder: ContentDecoder?
+  private var decoderReady = false
   var blocked: String?
   /// Guarded by `MultiDriver`'s lock.
   var cancelRequested = false
@@ -136,8 +143,12 @@ final class Transfer: @unchecked Sendable {
     fs_easy_setopt_string(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
     fs_easy_setopt_long(h, CURLOPT_FOLLOWLOCATION, 0)
     fs_easy_setopt_long(h, CURLOPT_NOSIGNAL, 1)
-    // "" = every encoding this libcurl decodes (gzip, deflate, br, zstd), decoded for us.
+    // "" = offer every encoding this libcurl knows (gzip, deflate, br, zstd). libcurl
+    // does not decode them: its gzip decoder refuses multi-member bodies (RFC 1952) and
+    // any byte after the first member, losing the whole feed. `ContentDecoder` does it,
+    // counting decoded bytes against the cap.
     fs_easy_setopt_string(h, CURLOPT_ACCEPT_ENCODING, "")
+    fs_easy_setopt_long(h, CURLOPT_HTTP_CONTENT_DECODING, 0)
     fs_easy_setopt_long(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS)
     // Over TLS, wait for the first connection's ALPN answer so that an HTTP/2 server
     // gets one multiplexed connection rather than one per transfer. Not over plain http:
@@ -190,8 +201,37 @@ final class Transfer: @unchecked Sendable {
     }
   }
 
-  /// Called by the write callback: false when the cap is passed.
-  fileprivate func appendBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
+  /// Called by the write callback with bytes as sent: false when the cap is passed (on
+  /// the encoded or the decoded bytes) or the body cannot be decoded.
+  fileprivate func receiveBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    rawBodyBytes += bytes.count
+    if rawBodyBytes > maxBodyBytes {
+      bodyTooLarge = true
+      return false
+    }
+    if !decoderReady {
+      decoderReady = true
+      do {
+        let codings = headers.values(for: "content-encoding")
+        decoder = try ContentDecoder.make(
+          contentEncoding: codings.isEmpty ? nil : codings.joined(separator: ","))
+      } catch {
+        if case .invalid(let why) = error { decodeFailure = why }
+        return false
+      }
+    }
+    guard let decoder else { return appendBody(bytes) }
+    do {
+      try decoder.decode(bytes) { appendBody($0) }
+      return true
+    } catch {
+      if case .invalid(let why) = error { decodeFailure = why }
+      return false
+    }
+  }
+
+  /// Decoded bytes: false when the cap is passed.
+  private func appendBody(_ bytes: UnsafeRawBufferPointer) -> Bool {
     if body.count + bytes.count > maxBodyBytes {
       bodyTooLarge = true
       return false
@@ -240,7 +280,7 @@ private let transferWriteBody: curl_write_callback = { data, size, count, userda
   let length = size * count
   guard length > 0, let data else { return 0 }
   // Returning anything but `length` makes libcurl abort with CURLE_WRITE_ERROR.
-  return transfer.appendBody(UnsafeRawBufferPointer(start: data, count: length)) ? length : 0
+  return transfer.receiveBody(UnsafeRawBufferPointer(start: data, count: length)) ? length : 0
 }
 
 private let transferWriteHeader: curl_write_callback = { data, size, count, userdata in

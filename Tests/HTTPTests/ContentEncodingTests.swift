@@ -1,0 +1,121 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import HTTP
+
+/// Bodies libcurl's own decoder refused (the feed was lost): several gzip members, bytes
+/// after the last member, raw deflate; and what must still fail or stop at the cap.
+@Suite(.serialized) final class ContentEncodingTests: Sendable {
+  let server: LoopbackHTTPServer
+  init() throws {
+    server = try LoopbackHTTPServer()
+  }
+
+  deinit {
+    server.stop()
+  }
+
+  func url(_ path: String) -> String { server.baseURL + path }
+
+  func serve(_ path: String, coding: String, _ body: [UInt8], chunked: Bool = false) {
+    server.route(path) { _ in
+      var response = ServedResponse(status: 200, headers: ["Content-Encoding": coding], body: body)
+      response.chunked = chunked
+      return response
+    }
+  }
+
+  func fetch(_ path: String, maxBodyBytes: Int? = nil) async -> FetchResult {
+    let fetcher = Fetcher(userAgent: "feedspool-test/1.0", policy: NetworkPolicy())
+    defer { fetcher.shutdown() }
+    var limits = FetchLimits()
+    if let maxBodyBytes { limits.maxBodyBytes = maxBodyBytes }
+    return await fetcher.fetch(FetchRequest(url: url(path), trusted: true, limits: limits))
+  }
+
+  static let head = Array("<rss><channel><title>Two members</title>\n".utf8)
+  static let tail = Array(
+    (String(repeating: "<item><title>second half</title></item>\n", count: 200)
+      + "</channel></rss>\n").utf8)
+
+  @Test func multiMemberGzipIsTheConcatenation() async throws {
+    let body = try gzip(Self.head) + gzip(Self.tail)
+    serve("/two", coding: "gzip", body)
+    serve("/two-chunked", coding: "x-gzip", body, chunked: true)
+    let three = try gzip(Self.head) + gzip([]) + gzip(Self.tail)
+    serve("/three", coding: "gzip", three)
+    for path in ["/two", "/two-chunked", "/three"] {
+      let result = await fetch(path)
+      #expect(result.response?.body == Self.head + Self.tail, "\(path): \(result)")
+    }
+  }
+
+  @Test func bytesAfterTheLastMemberAreIgnored() async throws {
+    let member = try gzip(Self.head + Self.tail)
+    let trailers: [String: [UInt8]] = [
+      "/garbage": Array("GARBAGE AFTER THE END\n".utf8),
+      "/zeros": [UInt8](repeating: 0, count: 512),
+      "/one": [0x1F],
+      "/half-header": [0x1F, 0x8B, 0x08, 0x00],
+    ]
+    for (path, trailer) in trailers { serve(path, coding: "gzip", member + trailer) }
+    for path in trailers.keys {
+      let result = await fetch(path)
+      #expect(result.response?.body == Self.head + Self.tail, "\(path): \(result)")
+    }
+  }
+
+  @Test func deflateZlibWrappedOrRaw() async throws {
+    let text = Self.head + Self.tail
+    let member = try gzip(text)
+    // gzip -n: a 10-byte header, the raw deflate data, CRC-32 and size (8 bytes).
+    let raw = Array(member[10..<(member.count - 8)])
+    var a: UInt32 = 1
+    var b: UInt32 = 0
+    for byte in text {
+      a = (a + UInt32(byte)) % 65521
+      b = (b + a) % 65521
+    }
+    let adler = b << 16 | a
+    let wrapped =
+      [0x78, 0x9C] + raw
+      + [
+        UInt8(adler >> 24), UInt8(adler >> 16 & 0xFF), UInt8(adler >> 8 & 0xFF),
+        UInt8(adler & 0xFF),
+      ]
+    serve("/raw", coding: "deflate", raw)
+    serve("/wrapped", coding: "deflate", wrapped)
+    serve("/stacked", coding: "deflate, gzip", try gzip(wrapped))
+    for path in ["/raw", "/wrapped", "/stacked"] {
+      let result = await fetch(path)
+      #expect(result.response?.body == text, "\(path): \(result)")
+    }
+  }
+
+  @Test func brokenOrUnknownEncodingsStayProtocolErrors() async throws {
+    serve("/plain", coding: "gzip", Array("<rss>plain text, not gzip</rss>".utf8))
+    var corrupt = try gzip(Self.head + Self.tail)
+    for i in 20..<40 { corrupt[i] ^= 0x5A }
+    serve("/corrupt", coding: "gzip", corrupt)
+    serve("/unknown", coding: "compress", try gzip(Self.head))
+    serve("/bad-br", coding: "br", Array("not brotli at all, surely".utf8))
+    for path in ["/plain", "/corrupt", "/unknown", "/bad-br"] {
+      let result = await fetch(path)
+      #expect(result.failure?.kind == .protocolError, "\(path): \(result)")
+    }
+  }
+
+  @Test func theCapCountsEveryMember() async throws {
+    let cap = 64 * 1024
+    let zeros = try gzip([UInt8](repeating: 0, count: cap / 2 + 1))
+    // Each member alone fits under the cap, together they do not.
+    serve("/bomb", coding: "gzip", zeros + zeros)
+    let result = await fetch("/bomb", maxBodyBytes: cap)
+    #expect(result.failure?.kind == .tooLarge, "\(result)")
+    // Garbage after a member counts too (as sent): no endless ignored tail.
+    serve("/long-tail", coding: "gzip", zeros + [UInt8](repeating: 0x41, count: cap))
+    let tail = await fetch("/long-tail", maxBodyBytes: cap)
+    #expect(tail.failure?.kind == .tooLarge, "\(tail)")
+  }
+}
