@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages feedspool builds and tests with (idempotent).
 set -euo pipefail
-pkgs=(libcurl4-openssl-dev libxml2-dev libpsl-dev pkg-config python3 python3-yaml systemd time)
+pkgs=(libcurl4-openssl-dev libxml2-dev libpsl-dev zlib1g-dev libbrotli-dev libzstd-dev pkg-config python3 python3-yaml systemd time)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
