@@ -97,16 +97,30 @@ public enum MarkdownConverter {
 
   /// Spaces and tabs at line ends removed (on the UTF-8 bytes).
   static func stripTrailingSpaces(_ s: String) -> String {
-    var out: [UInt8] = []
-    out.reserveCapacity(s.utf8.count)
-    for c in s.utf8 {
-      if c == 0x0A {
-        while let last = out.last, last == 0x20 || last == 0x09 { out.removeLast() }
+    var s = s
+    let stripped: [UInt8]? = s.withUTF8 { u in
+      // Most text has none: no copy then.
+      func spaceOrTab(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 }
+      var found = !u.isEmpty && spaceOrTab(u[u.count - 1])
+      var i = 1
+      while !found && i < u.count {
+        if u[i] == 0x0A && spaceOrTab(u[i - 1]) { found = true }
+        i += 1
       }
-      out.append(c)
+      guard found else { return nil }
+      var out: [UInt8] = []
+      out.reserveCapacity(u.count)
+      for c in u {
+        if c == 0x0A {
+          while let last = out.last, spaceOrTab(last) { out.removeLast() }
+        }
+        out.append(c)
+      }
+      while let last = out.last, spaceOrTab(last) { out.removeLast() }
+      return out
     }
-    while let last = out.last, last == 0x20 || last == 0x09 { out.removeLast() }
-    return String(decoding: out, as: UTF8.self)
+    guard let stripped else { return s }
+    return String(decoding: stripped, as: UTF8.self)
   }
 
   /// `<base href>` of the document resolved against `baseURL`, else `baseURL`.
@@ -204,49 +218,72 @@ struct InlineBuffer {
   /// control characters dropped.
   mutating func text(_ t: String) {
     var t = t
-    t.withUTF8 { u in
-      let n = u.count
-      var i = 0
-      while i < n {
-        let c = u[i]
-        defer { i += 1 }
-        switch c {
-        case 0x20, 0x09, 0x0A, 0x0C, 0x0D:
-          space()
-          continue
-        case 0x00..<0x20, 0x7F:
-          continue
-        case 0xC2 where i + 1 < n && u[i + 1] >= 0x80 && u[i + 1] <= 0x9F:
-          i += 1  // C1 control
-          continue
-        case 0xEF where i + 2 < n && u[i + 1] == 0xBB && u[i + 2] == 0xBF:
-          i += 2  // BOM
-          continue
-        default:
-          break
-        }
+    t.withUTF8 { text(bytes: $0) }
+  }
+
+  /// `text` of UTF-8 bytes (a text node's content, read in place).
+  mutating func text(bytes u: UnsafeBufferPointer<UInt8>) {
+    let n = u.count
+    var i = 0
+    while i < n {
+      // A run of bytes that need nothing (most of any text) goes in at once.
+      var j = i
+      while j < n && InlineBuffer.isPlain(u[j]) { j += 1 }
+      if j > i {
         flushSpace()
-        switch c {
-        case 0x5C, 0x2A, 0x5F, 0x60, 0x5B, 0x5D, 0x7E, 0x7C:  // \ * _ ` [ ] ~ |
-          b.append(0x5C)
-          b.append(c)
-        case 0x3C:  // <
-          b.append(contentsOf: InlineBuffer.lt)
-        case 0x26:  // & only where it would start an entity reference
-          var j = i + 1
-          while j < n, j - i <= 32, isAlpha(u[j]) || isDigit(u[j]) || u[j] == 0x23 { j += 1 }
-          if j > i + 1 && j < n && u[j] == 0x3B {
-            b.append(contentsOf: InlineBuffer.amp)
-          } else {
-            b.append(c)
-          }
-        case 0x23, 0x3E, 0x2D, 0x2B, 0x3D:  // # > - + = at a line start
-          if atLineStart { b.append(0x5C) }
-          b.append(c)
-        default:
+        b.append(contentsOf: UnsafeBufferPointer(rebasing: u[i..<j]))
+        i = j
+        if i == n { break }
+      }
+      let c = u[i]
+      defer { i += 1 }
+      switch c {
+      case 0x20, 0x09, 0x0A, 0x0C, 0x0D:
+        space()
+        continue
+      case 0x00..<0x20, 0x7F:
+        continue
+      case 0xC2 where i + 1 < n && u[i + 1] >= 0x80 && u[i + 1] <= 0x9F:
+        i += 1  // C1 control
+        continue
+      case 0xEF where i + 2 < n && u[i + 1] == 0xBB && u[i + 2] == 0xBF:
+        i += 2  // BOM
+        continue
+      default:
+        break
+      }
+      flushSpace()
+      switch c {
+      case 0x5C, 0x2A, 0x5F, 0x60, 0x5B, 0x5D, 0x7E, 0x7C:  // \ * _ ` [ ] ~ |
+        b.append(0x5C)
+        b.append(c)
+      case 0x3C:  // <
+        b.append(contentsOf: InlineBuffer.lt)
+      case 0x26:  // & only where it would start an entity reference
+        var j = i + 1
+        while j < n, j - i <= 32, isAlpha(u[j]) || isDigit(u[j]) || u[j] == 0x23 { j += 1 }
+        if j > i + 1 && j < n && u[j] == 0x3B {
+          b.append(contentsOf: InlineBuffer.amp)
+        } else {
           b.append(c)
         }
+      case 0x23, 0x3E, 0x2D, 0x2B, 0x3D:  // # > - + = at a line start
+        if atLineStart { b.append(0x5C) }
+        b.append(c)
+      default:
+        b.append(c)
       }
+    }
+  }
+
+  /// Bytes `text` copies as they are: not white space, a control, the lead byte of a C1
+  /// control or a BOM, or a Markdown metacharacter.
+  @inline(__always) static func isPlain(_ c: UInt8) -> Bool {
+    switch c {
+    case 0x00...0x20, 0x7F, 0xC2, 0xEF: return false
+    case 0x5C, 0x2A, 0x5F, 0x60, 0x5B, 0x5D, 0x7E, 0x7C, 0x3C, 0x26: return false
+    case 0x23, 0x3E, 0x2D, 0x2B, 0x3D: return false
+    default: return true
     }
   }
 
@@ -256,6 +293,7 @@ struct InlineBuffer {
     var out = self
     _ = out.removeTrailingBreaks()
     while let last = out.b.last, last == 0x20 || last == 0x0A { out.b.removeLast() }
+    if !out.hasNumberedLine() { return String(decoding: out.b, as: UTF8.self) }
     var result: [UInt8] = []
     result.reserveCapacity(out.b.count + 4)
     var lineStart = true
@@ -276,6 +314,20 @@ struct InlineBuffer {
       i += 1
     }
     return String(decoding: result, as: UTF8.self)
+  }
+
+  /// Whether some line starts with digits and `.` or `)` (what `finished` escapes).
+  func hasNumberedLine() -> Bool {
+    var lineStart = true
+    for (i, c) in b.enumerated() {
+      if lineStart && isDigit(c) {
+        var j = i
+        while j < b.count && isDigit(b[j]) { j += 1 }
+        if j < b.count && (b[j] == 0x2E || b[j] == 0x29) { return true }
+      }
+      lineStart = c == 0x0A
+    }
+    return false
   }
 }
 
@@ -368,10 +420,10 @@ final class Renderer {
   /// Walks the children of `node` into `ctx`.
   func walk(_ node: XMLNode, _ ctx: inout BlockContext, depth: Int) {
     guard depth < Renderer.maxDepth else { return }
-    for child in node.children {
+    node.forEachChild { child in
       switch child.kind {
       case .text, .cdata:
-        ctx.inline.text(child.content)
+        child.withContentBytes { ctx.inline.text(bytes: $0) }
       case .entityReference:
         ctx.inline.text(child.text)
       case .element:
@@ -605,6 +657,20 @@ final class Renderer {
 
   static func dimension(_ s: String?) -> Int? {
     guard let s else { return nil }
+    // The usual value (`600`, ` 600px`) on its bytes; anything else non-ASCII first below.
+    let u = s.utf8
+    var i = u.startIndex
+    while i != u.endIndex && (u[i] == 0x20 || u[i] == 0x09) { i = u.index(after: i) }
+    if i == u.endIndex || u[i] < 0x80 {
+      var v = 0
+      var count = 0
+      while i != u.endIndex && isDigit(u[i]) && count <= 6 {
+        v = v * 10 + Int(u[i] - 0x30)
+        count += 1
+        i = u.index(after: i)
+      }
+      return count == 0 || count > 6 || v == 0 ? nil : v
+    }
     let digits = s.trimmingCharacters(in: .whitespaces).prefix { $0.isASCII && $0.isNumber }
     guard !digits.isEmpty, digits.count <= 6, let v = Int(digits), v > 0 else { return nil }
     return v

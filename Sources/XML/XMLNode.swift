@@ -122,6 +122,27 @@ public struct XMLNode: @unchecked Sendable {
     }
   }
 
+  /// Calls `body` for each child node, in document order, without building an array.
+  public func forEachChild(_ body: (XMLNode) throws -> Void) rethrows {
+    var c = ptr.pointee.children
+    while let n = c {
+      try body(XMLNode(n, document))
+      c = n.pointee.next
+    }
+  }
+
+  /// The raw content of a text, CDATA or comment node, read in place (libxml2's bytes,
+  /// UTF-8; empty when there is none).
+  public func withContentBytes<R>(
+    _ body: (UnsafeBufferPointer<UInt8>) throws -> R
+  ) rethrows -> R {
+    guard let c = ptr.pointee.content else {
+      return try body(UnsafeBufferPointer(start: nil, count: 0))
+    }
+    let count = strlen(UnsafeRawPointer(c).assumingMemoryBound(to: CChar.self))
+    return try body(UnsafeBufferPointer(start: c, count: count))
+  }
+
   /// Raw content of a text, CDATA or comment node.
   public var content: String {
     guard let c = ptr.pointee.content else { return "" }
