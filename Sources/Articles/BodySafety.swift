@@ -25,10 +25,22 @@ public enum BodySafety {
 
   /// The body with controls removed and active markup neutralized. Idempotent. Works on
   /// the UTF-8 bytes in two linear passes (controls out, then markup broken, so that a
-  /// removed control cannot join the pieces of a pattern).
+  /// removed control cannot join the pieces of a pattern), in place: a body that needs
+  /// neither (nearly all, and every body sanitized before) is returned without a copy.
   public static func sanitize(_ text: String) -> String {
-    let bytes = Array(text.utf8)
-    let clean = removeControls(bytes)
+    var text = text
+    let changed: [UInt8]? = text.withUTF8 { u in
+      if let clean = removeControls(u) {
+        return clean.withUnsafeBufferPointer { c in marked(c) ?? clean }
+      }
+      return marked(u)
+    }
+    guard let changed else { return text }
+    return String(decoding: changed, as: UTF8.self)
+  }
+
+  /// The bytes with active markup broken, or nil when there is none.
+  static func marked(_ clean: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
     var out: [UInt8] = []  // written only once a mark is needed
     var marked = false
     let n = clean.count
@@ -38,7 +50,7 @@ public enum BodySafety {
         out.reserveCapacity(n + 16)
         marked = true
       }
-      out.append(contentsOf: clean[run..<k])
+      out.append(contentsOf: UnsafeBufferPointer(rebasing: clean[run..<k]))
       out.append(contentsOf: zwsp)
       run = k
     }
@@ -62,27 +74,33 @@ public enum BodySafety {
       }
       i += 1
     }
-    if !marked {
-      // Nothing inserted: CR became LF, controls went, or nothing changed at all.
-      return clean.count == bytes.count && clean == bytes
-        ? text : String(decoding: clean, as: UTF8.self)
-    }
-    out.append(contentsOf: clean[run..<n])
-    return String(decoding: out, as: UTF8.self)
+    if !marked { return nil }
+    out.append(contentsOf: UnsafeBufferPointer(rebasing: clean[run..<n]))
+    return out
   }
 
   /// NUL, C0 except TAB and LF, DEL, C1 (`C2 80`...`C2 9F`) and the BOM out; CR LF and CR
-  /// to LF.
-  static func removeControls(_ s: [UInt8]) -> [UInt8] {
+  /// to LF. nil when there is nothing to remove or change.
+  static func removeControls(_ s: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
     // Nearly every body has none of them: no copy then.
-    let mayChange = s.contains { b in
-      (b < 0x20 && b != 0x0A && b != 0x09) || b == 0x7F || b == 0xC2 || b == 0xEF
+    var first = 0
+    while first < s.count {
+      let b = s[first]
+      if (b < 0x20 && b != 0x0A && b != 0x09) || b == 0x7F { break }
+      if b == 0xC2 && first + 1 < s.count && s[first + 1] >= 0x80 && s[first + 1] <= 0x9F {
+        break
+      }
+      if b == 0xEF && first + 2 < s.count && s[first + 1] == 0xBB && s[first + 2] == 0xBF {
+        break
+      }
+      first += 1
     }
-    if !mayChange { return s }
+    if first == s.count { return nil }
     var out: [UInt8] = []
     out.reserveCapacity(s.count)
+    out.append(contentsOf: UnsafeBufferPointer(rebasing: s[0..<first]))
     let n = s.count
-    var i = 0
+    var i = first
     while i < n {
       let b = s[i]
       if b >= 0x20 && b < 0x7F {
@@ -107,7 +125,7 @@ public enum BodySafety {
   }
 
   /// Byte length of the white space character (Python's `str.isspace`) at `i`, or nil.
-  static func spaceLength(_ s: [UInt8], at i: Int) -> Int? {
+  static func spaceLength(_ s: UnsafeBufferPointer<UInt8>, at i: Int) -> Int? {
     let b = s[i]
     if b == 0x20 || (b >= 0x09 && b <= 0x0D) || (b >= 0x1C && b <= 0x1F) { return 1 }
     if b == 0xC2, i + 1 < s.count, s[i + 1] == 0x85 || s[i + 1] == 0xA0 { return 2 }
@@ -125,7 +143,7 @@ public enum BodySafety {
   }
 
   /// Byte length of the white space character ending just before `end`, or nil.
-  static func spaceLength(before s: [UInt8], end: Int) -> Int? {
+  static func spaceLength(before s: UnsafeBufferPointer<UInt8>, end: Int) -> Int? {
     var len = 1
     while len <= 3 && end - len >= 0 {
       if let l = spaceLength(s, at: end - len), l == len { return len }
@@ -136,7 +154,7 @@ public enum BodySafety {
 
   @inline(__always) static func lower(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b | 0x20 : b }
 
-  static func matches(_ s: [UInt8], at i: Int, _ word: [UInt8]) -> Bool {
+  static func matches(_ s: UnsafeBufferPointer<UInt8>, at i: Int, _ word: [UInt8]) -> Bool {
     guard i >= 0, i + word.count <= s.count else { return false }
     for k in 0..<word.count where lower(s[i + k]) != word[k] { return false }
     return true
@@ -147,7 +165,7 @@ public enum BodySafety {
   static let textHTML = Array("text/html".utf8)
 
   /// Is the colon at `i` the end of `javascript`, `vbscript` or a `data:` + `text/html`?
-  static func isSchemeColon(_ s: [UInt8], at i: Int) -> Bool {
+  static func isSchemeColon(_ s: UnsafeBufferPointer<UInt8>, at i: Int) -> Bool {
     var j = i
     while j > 0, let w = spaceLength(before: s, end: j) { j -= w }
     if matches(s, at: j - 6, script) { return true }
@@ -160,7 +178,7 @@ public enum BodySafety {
   }
 
   /// `on` + ASCII letters + optional white space + `=` at `i`?
-  static func isHandler(_ s: [UInt8], at i: Int) -> Bool {
+  static func isHandler(_ s: UnsafeBufferPointer<UInt8>, at i: Int) -> Bool {
     guard i + 2 < s.count, lower(s[i + 1]) == 0x6E else { return false }
     var j = i + 2
     let start = j
