@@ -55,16 +55,17 @@ public enum HTMLText {
     guard let doc = try? XMLDocument.parseHTML(boundedBytes(html), url: nil, encoding: "UTF-8"),
       let root = doc.root
     else { return foldWhitespace(html) }
-    var out = ""
-    collect(root, into: &out)
-    return foldWhitespace(out)
+    return plainText(of: root)
   }
 
   /// Plain text of an element of a parsed document (same rules as `plainText(fromHTML:)`).
   public static func plainText(of node: XMLNode) -> String {
-    var out = ""
+    var out: [UInt8] = []
     collect(node, into: &out)
-    return foldWhitespace(out)
+    // libxml2's text is UTF-8; a stray invalid byte is repaired only at the end.
+    return out.withUnsafeBufferPointer { b in
+      foldWhitespace(bytes: b) ?? String(decoding: b, as: UTF8.self)
+    }
   }
 
   /// Elements whose content is never text a reader sees.
@@ -73,25 +74,28 @@ public enum HTMLText {
     "svg", "math", "select", "option", "textarea", "button", "canvas", "audio", "video", "map",
   ]
 
-  static func collect(_ node: XMLNode, into out: inout String) {
-    for c in node.children {
+  static func collect(_ node: XMLNode, into out: inout [UInt8]) {
+    node.forEachChild { c in
       switch c.kind {
       case .text, .cdata:
-        out += c.content
+        c.withContentBytes { out.append(contentsOf: $0) }
       case .element:
         let name = c.name
-        if invisible.contains(name) { continue }
+        if invisible.contains(name) { return }
         if name == "br" || name == "hr" || name == "img" {
-          out += " "
-          if name == "img", let alt = c.attribute("alt") { out += alt + " " }
-          continue
+          out.append(0x20)
+          if name == "img", let alt = c.attribute("alt") {
+            out.append(contentsOf: alt.utf8)
+            out.append(0x20)
+          }
+          return
         }
         let block = MarkdownConverter.blockElements.contains(name)
-        if block { out += " " }
+        if block { out.append(0x20) }
         collect(c, into: &out)
-        if block { out += " " }
+        if block { out.append(0x20) }
       case .entityReference:
-        out += c.text
+        out.append(contentsOf: c.text.utf8)
       default:
         break
       }
@@ -140,6 +144,20 @@ public enum HTMLText {
     var pendingSpace = false
     i = 0
     while i < n {
+      // A run of bytes kept as they are (no white space, control, C2 or EF) at once.
+      var j = i
+      while j < n {
+        let d = b[j]
+        if d <= 0x20 || d == 0x7F || d == 0xC2 || d == 0xEF { break }
+        j += 1
+      }
+      if j > i {
+        if pendingSpace && !out.isEmpty { out.append(0x20) }
+        pendingSpace = false
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: b[i..<j]))
+        i = j
+        if i == n { break }
+      }
       let c = b[i]
       var len = 1
       if c < 0x80 {
