@@ -31,9 +31,11 @@ enum ArticleBuilder {
 
   static func fromItem(
     _ item: FeedItem, feed: ParsedFeed, feedURL: String, origin: ArticleOrigin, fetched: Date,
-    page: ExtractedPage? = nil, pageMarkdown: String? = nil
+    page: ExtractedPage? = nil, pageMarkdown: String? = nil,
+    links known: (original: String, canonical: String)? = nil
   ) -> Article? {
-    guard let (original, canonical) = links(of: item, base: feedURL) else { return nil }
+    // The caller usually has the links already (it looked the article up by them).
+    guard let (original, canonical) = known ?? links(of: item, base: feedURL) else { return nil }
     let bodyHTML = item.content ?? item.summary ?? ""
     let excerptSource = item.summary ?? item.content ?? ""
     let converted: MarkdownConversion

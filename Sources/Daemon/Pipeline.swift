@@ -196,7 +196,7 @@ public final class Pipeline: Sendable {
         }
         if let a = ArticleBuilder.fromItem(
           item, feed: parsed, feedURL: r.url, origin: from, fetched: now, page: page,
-          pageMarkdown: markdown)
+          pageMarkdown: markdown, links: link)
         {
           articles.append(ArticleBuilder.pending(a))
         }
