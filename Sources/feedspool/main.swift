@@ -50,7 +50,7 @@ struct Feedspool: AsyncParsableCommand {
     version: Pipeline.version,
     subcommands: [
       Run.self, Parse.self, Extract.self, Tail.self, Check.self, Add.self, Remove.self, List.self,
-      Status.self, ImportOPML.self, ExportOPML.self, BenchSeen.self,
+      Status.self, ImportOPML.self, ExportOPML.self, BenchSeen.self, BenchBuild.self,
     ])
 }
 
@@ -398,6 +398,29 @@ struct BenchSeen: ParsableCommand {
     print(
       "table_bytes=\(r.tableBytes) bytes_per_url=\(String(format: "%.1f", Double(r.tableBytes) / Double(r.urls)))"
     )
+    print("peak_rss_kb=\(usage.ru_maxrss)")
+  }
+}
+
+/// Benchmarks/build.sh: the article path's CPU without network or spool (hidden).
+struct BenchBuild: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "bench-build",
+    abstract: "Parse listed feed files and build every article file, on one thread.",
+    shouldDisplay: false)
+  @Option(help: "A file of feed document paths, one a line.") var list: String
+  @Option(help: "Passes over the files.") var repeats: Int = 1
+  @Flag(help: "Print a digest of every article file (to compare two builds' output).")
+  var digest = false
+
+  func run() throws {
+    let r = try BuildBenchmark.run(listFile: list, repeats: repeats, digest: digest)
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    print("feeds=\(r.feeds) items=\(r.items) articles=\(r.articles) errors=\(r.errors)")
+    print("bytes=\(r.bytes)" + (digest ? " digest=\(String(r.digest, radix: 16))" : ""))
+    print("seconds=\(String(format: "%.3f", r.seconds))")
+    print("us_per_article=\(String(format: "%.1f", r.seconds * 1e6 / Double(max(1, r.articles))))")
     print("peak_rss_kb=\(usage.ru_maxrss)")
   }
 }
