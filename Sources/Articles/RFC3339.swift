@@ -6,14 +6,35 @@ public enum RFC3339 {
   /// `2024-02-27T13:04:00Z`. Fractions of a second are dropped (floored).
   public static func string(from date: Date) -> String {
     let (y, m, d, secs) = civil(date)
-    return
-      "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secs / 3600, 2)):\(pad(secs / 60 % 60, 2)):\(pad(secs % 60, 2))Z"
+    return format([(y, 4), (m, 2), (d, 2), (secs / 3600, 2), (secs / 60 % 60, 2), (secs % 60, 2)])
   }
 
   /// `2024-02-27`: the UTC day, used in article file names.
   public static func day(from date: Date) -> String {
     let (y, m, d, _) = civil(date)
-    return "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))"
+    return format([(y, 4), (m, 2), (d, 2)])
+  }
+
+  /// Zero-padded numbers joined as `Y-M-DTh:m:sZ` (or `Y-M-D` for three), written as
+  /// bytes (years are clamped to 1...9999, so every field fits its width).
+  static func format(_ fields: [(value: Int, width: Int)]) -> String {
+    let separators: [UInt8] = [0x2D, 0x2D, 0x54, 0x3A, 0x3A, 0x5A]  // - - T : : Z
+    return String(unsafeUninitializedCapacity: 20) { buf in
+      var n = 0
+      for (k, f) in fields.enumerated() {
+        var v = f.value
+        for p in stride(from: f.width - 1, through: 0, by: -1) {
+          buf[n + p] = UInt8(0x30 + v % 10)
+          v /= 10
+        }
+        n += f.width
+        if k < fields.count - 1 || fields.count == 6 {
+          buf[n] = separators[k]
+          n += 1
+        }
+      }
+      return n
+    }
   }
 
   /// The seconds since 1970 a timestamp can be written for: 0001-01-01T00:00:00Z to
@@ -46,10 +67,5 @@ public enum RFC3339 {
     let m = mp < 10 ? mp + 3 : mp - 9
     let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
     return (y, m, d, secs)
-  }
-
-  static func pad(_ v: Int, _ width: Int) -> String {
-    let s = String(v)
-    return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
   }
 }
