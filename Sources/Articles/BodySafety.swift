@@ -64,7 +64,10 @@ public enum BodySafety {
       case 0x3A:  // ":": the mark goes before it
         if isSchemeColon(clean, at: i) { mark(at: i) }
       case 0x6F, 0x4F:  // "o" of "on...=" after white space: the mark goes before it
+        // Most "on" are inside words ("tion"): an ASCII byte before that is not white
+        // space cannot end a white space character, so no closer look is needed.
         if i + 1 < n && lower(clean[i + 1]) == 0x6E && i > 0
+          && (clean[i - 1] >= 0x80 || spaceLength(clean, at: i - 1) != nil)
           && spaceLength(before: clean, end: i) != nil && isHandler(clean, at: i)
         {
           mark(at: i)

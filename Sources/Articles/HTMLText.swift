@@ -18,7 +18,12 @@ public enum HTMLText {
   ///   (a title `<<: *x` came out `: *x`).
   public static func boundedBytes(_ html: String) -> [UInt8] {
     let u = html.utf8
-    var b = Array(u.prefix(maxHTMLBytes))
+    // A native string's bytes are copied at once (the generic prefix copies byte by byte).
+    var b =
+      u.withContiguousStorageIfAvailable {
+        Array(UnsafeBufferPointer(rebasing: $0.prefix(maxHTMLBytes)))
+      }
+      ?? Array(u.prefix(maxHTMLBytes))
     if u.count > maxHTMLBytes {
       if let lt = b.lastIndex(of: 0x3C), lt >= maxHTMLBytes / 2 {
         b.removeSubrange(lt...)

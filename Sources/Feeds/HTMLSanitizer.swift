@@ -570,13 +570,19 @@ public enum HTMLSanitizer {
   static func appendEscaped(
     _ p: UnsafeBufferPointer<UInt8>, _ s: Int, _ e: Int, into out: inout [UInt8]
   ) {
-    for k in s..<e {
-      switch p[k] {
-      case 0x26: out.append(contentsOf: Array("&amp;".utf8))
-      case 0x3C: out.append(contentsOf: Array("&lt;".utf8))
-      case 0x3E: out.append(contentsOf: Array("&gt;".utf8))
-      default: out.append(p[k])
+    var k = s
+    while k < e {
+      // The bytes up to the next one to escape go in at once.
+      var j = k
+      while j < e && p[j] != 0x26 && p[j] != 0x3C && p[j] != 0x3E { j += 1 }
+      if j > k { out.append(contentsOf: UnsafeBufferPointer(rebasing: p[k..<j])) }
+      if j == e { break }
+      switch p[j] {
+      case 0x26: out.append(contentsOf: "&amp;".utf8)
+      case 0x3C: out.append(contentsOf: "&lt;".utf8)
+      default: out.append(contentsOf: "&gt;".utf8)
       }
+      k = j + 1
     }
   }
 
@@ -588,10 +594,10 @@ public enum HTMLSanitizer {
     }
     for b in v.utf8 {
       switch b {
-      case 0x26: if decoded { out.append(contentsOf: Array("&amp;".utf8)) } else { out.append(b) }
-      case 0x3C: out.append(contentsOf: Array("&lt;".utf8))
-      case 0x3E: out.append(contentsOf: Array("&gt;".utf8))
-      case 0x22: out.append(contentsOf: Array("&quot;".utf8))
+      case 0x26: if decoded { out.append(contentsOf: "&amp;".utf8) } else { out.append(b) }
+      case 0x3C: out.append(contentsOf: "&lt;".utf8)
+      case 0x3E: out.append(contentsOf: "&gt;".utf8)
+      case 0x22: out.append(contentsOf: "&quot;".utf8)
       default: out.append(b)
       }
     }
