@@ -235,6 +235,50 @@ public enum HTMLText {
   /// `excerpt(folded:)` on bytes when the first maxLength + 2 bytes are ASCII (then the
   /// first maxLength + 1 characters are those bytes: nothing after them can join them),
   /// else nil. `folded` is longer than `maxLength` bytes.
+  /// `excerpt(folded:)` on Unicode scalars instead of characters, when that cannot differ:
+  /// every scalar looked at (and the one after) is its own grapheme cluster whatever
+  /// surrounds it (Latin, Greek, Cyrillic, CJK, kana, common punctuation; no combining
+  /// mark, joiner, Hangul jamo or regional indicator). nil otherwise.
+  static func excerptSimple(_ folded: String, maxLength: Int) -> String? {
+    var chars: [Unicode.Scalar] = []
+    chars.reserveCapacity(maxLength + 2)
+    for u in folded.unicodeScalars {
+      guard isOwnGrapheme(u) else { return nil }
+      chars.append(u)
+      if chars.count == maxLength + 2 { break }
+    }
+    guard chars.count > maxLength else { return folded }
+    let sentenceEnds: [Unicode.Scalar] = [".", "!", "?", "。", "！", "？", "…"]
+    var k = maxLength - 1
+    while k >= maxLength / 2 {
+      if sentenceEnds.contains(chars[k]) {
+        let cjk = chars[k] == "。" || chars[k] == "！" || chars[k] == "？"
+        if cjk || (k + 1 < chars.count && chars[k + 1] == " ") {
+          return String(String.UnicodeScalarView(chars[...k]))
+        }
+      }
+      k -= 1
+    }
+    var cut = maxLength - 1
+    while cut > 0 && chars[cut] != " " { cut -= 1 }
+    if cut < maxLength / 2 { cut = maxLength - 1 }
+    var head = chars[..<cut]
+    let trailing: [Unicode.Scalar] = [" ", ",", ";", ":", "-", "–", "—"]
+    while let last = head.last, trailing.contains(last) { head.removeLast() }
+    return String(String.UnicodeScalarView(head)) + "…"
+  }
+
+  /// A scalar that is a grapheme cluster of its own next to any other such scalar.
+  static func isOwnGrapheme(_ u: Unicode.Scalar) -> Bool {
+    switch u.value {
+    case 0x20...0x7E, 0xA0...0x2FF, 0x370...0x482: return true
+    case 0x2010...0x2027, 0x2030...0x205E, 0x20A0...0x20C0: return true
+    case 0x3000...0x3029, 0x3041...0x3096, 0x30A0...0x30FF, 0x4E00...0x9FFF: return true
+    case 0xFF01...0xFF60: return true
+    default: return false
+    }
+  }
+
   static func excerptASCII(_ folded: String, maxLength: Int) -> String? {
     let chars = Array(folded.utf8.prefix(maxLength + 2))
     guard !chars.contains(where: { $0 >= 0x80 }) else { return nil }
@@ -279,6 +323,12 @@ public enum HTMLText {
       return excerpt(folded: String(scalars), maxLength: maxLength)
     }
     if let ascii = excerptASCII(folded, maxLength: maxLength) { return ascii }
+    if let simple = excerptSimple(folded, maxLength: maxLength) { return simple }
+    return excerptCharacters(folded, maxLength: maxLength)
+  }
+
+  /// The cut of `excerpt(folded:)` on characters (grapheme clusters): the general case.
+  static func excerptCharacters(_ folded: String, maxLength: Int) -> String {
     // Only the first maxLength + 1 characters are ever looked at.
     let chars = Array(folded.prefix(maxLength + 1))
     guard chars.count > maxLength else { return folded }

@@ -33,6 +33,39 @@ import Testing
     }
   }
 
+  /// Every scalar the excerpt's scalar path accepts is a grapheme cluster of its own next
+  /// to any other accepted scalar (Swift's own segmentation decides).
+  @Test func ownGraphemeScalarsNeverJoinTheirNeighbours() {
+    var checked = 0
+    for v in UInt32(0)...0xFFFF {
+      guard let u = Unicode.Scalar(v), HTMLText.isOwnGrapheme(u) else { continue }
+      let x = String(u)
+      for s in ["a\(x)b", "\(x)\(x)", "中\(x)’", "\(x)ä", "Я\(x)ア", "\(x) \(x)"] {
+        #expect(s.count == s.unicodeScalars.count, "U+\(String(v, radix: 16))")
+      }
+      checked += 1
+    }
+    #expect(checked > 20_000)
+  }
+
+  /// The excerpt's scalar path cuts where the character path cuts.
+  @Test func excerptScalarPathMatchesCharacters() {
+    var rng = SplitMix64(state: 23)
+    var taken = 0
+    for round in 0..<6000 {
+      let maxLength = [12, 40, 300][round % 3]
+      let raw = FastPathTests.randomText(&rng, maxPieces: maxLength / 2 + 20)
+      let folded = HTMLText.foldWhitespace(raw)
+      guard folded.utf8.count > maxLength else { continue }
+      guard let simple = HTMLText.excerptSimple(folded, maxLength: maxLength) else { continue }
+      taken += 1
+      #expect(
+        simple == HTMLText.excerptCharacters(folded, maxLength: maxLength),
+        "\(folded.debugDescription) at \(maxLength)")
+    }
+    #expect(taken > 100)
+  }
+
   /// Latin letters, accents, Latin-1 symbols, punctuation and currency signs: scalars
   /// whose ICU transliteration does not depend on their neighbours.
   static func isLatinContextFree(_ v: UInt32) -> Bool {
