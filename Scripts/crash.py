@@ -5,10 +5,11 @@ Serves FEEDS RSS feeds of ITEMS items each from a loopback HTTP server of its ow
 (127.0.0.1, port 0, strong ETags and 304s). Items appear over time: about a quarter
 of them are there from the start, the others at a random kill iteration in the first
 three quarters of the run, so that most rounds have something to deliver when they
-are killed. Then, KILLS times: start `feedspool run --once --force` (or, with
-`--mode daemon`, the daemon itself with a 1 s feed interval), SIGKILL it after a random
-delay between 0 and the typical round time, and check the spool as it was
-left behind:
+are killed. Then, until KILLS rounds were killed: start `feedspool run --once --force`
+(or, with `--mode daemon`, the daemon itself with a 1 s feed interval), SIGKILL it after
+a random delay between 0 and the typical round time, and check the spool as it was
+left behind (a round that ends before its kill is checked too but does not count; at
+most 4 * KILLS + 20 rounds, and fewer kills than KILLS is a failure):
 
   * every file in new/ and cur/ is complete: starts with a `---` line, the front
     matter closes, parses as a YAML mapping with string `webUrl` and `title`;
@@ -63,7 +64,9 @@ class Feeds:
     def __init__(self, nfeeds, nitems, kills, seed):
         rnd = random.Random(seed)
         self.nfeeds, self.nitems = nfeeds, nitems
-        last = max(1, int(kills * 0.75))
+        # About 4 rounds in 3 are killed, so KILLS kills take about 4/3 KILLS rounds:
+        # items keep appearing through the first three quarters of them.
+        last = max(1, kills)
         # reveal[f][j]: the generation (kill iteration) from which item j of feed f is offered.
         self.reveal = [[0 if rnd.random() < 0.25 else rnd.randint(1, last)
                         for _ in range(nitems)] for _ in range(nfeeds)]
@@ -404,7 +407,10 @@ def run(args, rnd, binary, checker, work, feeds):
     durations = []
     in_flight_seen = torn_seen = 0
     t_start = time.monotonic()
-    for i in range(args.kills):
+    max_rounds = 4 * args.kills + 20
+    i = -1
+    while killed < args.kills and i + 1 < max_rounds:
+        i += 1
         feeds.generation = i
         delay = rnd.uniform(0, max_delay)
         t_run = time.monotonic()
@@ -445,13 +451,16 @@ def run(args, rnd, binary, checker, work, feeds):
                + " | files=%d logged=%d in-flight=%d tmp=%d" % (st["files"], st["logged"],
                                                                 st["in_flight"], st["tmp"]))
         if (i + 1) % 20 == 0:
-            log("%d/%d: files=%d logged=%d in-flight=%d tmp=%d failed=%d"
-                % (i + 1, args.kills, st["files"], st["logged"], st["in_flight"], st["tmp"],
-                   failed))
+            log("round %d, %d/%d killed: files=%d logged=%d in-flight=%d tmp=%d failed=%d"
+                % (i + 1, killed, args.kills, st["files"], st["logged"], st["in_flight"],
+                   st["tmp"], failed))
     log("kill loop: %d killed, %d finished before the kill, %d left committed files in tmp/, "
         "%d left a torn log line; %.0f s; kill delays up to %.2f s (median finished round "
         "%.2f s)" % (killed, finished, in_flight_seen, torn_seen, time.monotonic() - t_start,
                      max_delay, sorted(durations)[len(durations) // 2] if durations else 0))
+
+    result(killed >= args.kills, "kill count",
+           "only %d of %d rounds killed in %d rounds" % (killed, args.kills, i + 1))
 
     # Final: everything offered, one clean round to completion.
     feeds.generation = 1 << 30
