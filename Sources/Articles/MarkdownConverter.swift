@@ -288,46 +288,40 @@ struct InlineBuffer {
   }
 
   /// The paragraph text: trailing breaks removed, a line that would read as an ordered
-  /// list item (`2024. A year`) escaped.
+  /// list item (`2024. A year`) escaped. The bytes are copied again only from the first
+  /// such line on (most paragraphs have none).
   func finished() -> String {
     var out = self
     _ = out.removeTrailingBreaks()
     while let last = out.b.last, last == 0x20 || last == 0x0A { out.b.removeLast() }
-    if !out.hasNumberedLine() { return String(decoding: out.b, as: UTF8.self) }
-    var result: [UInt8] = []
-    result.reserveCapacity(out.b.count + 4)
+    let u = out.b
+    var result: [UInt8]?
+    var copied = 0
     var lineStart = true
     var i = 0
-    let u = out.b
     while i < u.count {
       if lineStart && isDigit(u[i]) {
         var j = i
         while j < u.count && isDigit(u[j]) { j += 1 }
-        result.append(contentsOf: u[i..<j])
-        if j - i <= 9 && j < u.count && (u[j] == 0x2E || u[j] == 0x29) { result.append(0x5C) }
+        if j - i <= 9 && j < u.count && (u[j] == 0x2E || u[j] == 0x29) {
+          if result == nil {
+            result = Array(u[..<j])
+          } else {
+            result!.append(contentsOf: u[copied..<j])
+          }
+          result!.append(0x5C)
+          copied = j
+        }
         i = j
         lineStart = false
         continue
       }
       lineStart = u[i] == 0x0A
-      result.append(u[i])
       i += 1
     }
+    guard var result else { return String(decoding: u, as: UTF8.self) }
+    result.append(contentsOf: u[copied...])
     return String(decoding: result, as: UTF8.self)
-  }
-
-  /// Whether some line starts with digits and `.` or `)` (what `finished` escapes).
-  func hasNumberedLine() -> Bool {
-    var lineStart = true
-    for (i, c) in b.enumerated() {
-      if lineStart && isDigit(c) {
-        var j = i
-        while j < b.count && isDigit(b[j]) { j += 1 }
-        if j < b.count && (b[j] == 0x2E || b[j] == 0x29) { return true }
-      }
-      lineStart = c == 0x0A
-    }
-    return false
   }
 }
 

@@ -143,11 +143,12 @@ enum ArticleBuilder {
     return Array(out.prefix(5))
   }
 
-  static func pending(_ a: Article) -> PendingArticle {
+  /// `key`: the article's `dedupKey`, when the caller already made it to look it up.
+  static func pending(_ a: Article, key: URLKey? = nil) -> PendingArticle {
     var text = FrontMatter.render(a)
     if !text.hasSuffix("\n") { text += "\n" }
     return PendingArticle(
-      key: dedupKey(a.webURL), fileName: ArticleFileName(a).fileName, contents: text)
+      key: key ?? dedupKey(a.webURL), fileName: ArticleFileName(a).fileName, contents: text)
   }
 
   /// The key an article is delivered under: its canonical URL with the query sorted.
@@ -155,12 +156,16 @@ enum ArticleBuilder {
     URLKey(canonicalURL: CanonicalURL.dedupForm(canonical))
   }
 
-  /// Whether the article of this canonical URL was delivered: under its key, or under
-  /// the key of the URL as it is (what keys were before queries were sorted for them).
-  static func delivered(_ canonical: String, in spool: Spool) -> Bool {
+  /// The key the article of this canonical URL is delivered under (`dedupKey`), and
+  /// whether it was delivered: under that key, or under the key of the URL as it is
+  /// (what keys were before queries were sorted for them).
+  static func lookUp(_ canonical: String, in spool: Spool) -> (key: URLKey, delivered: Bool) {
     let form = CanonicalURL.dedupForm(canonical)
-    return spool.contains(URLKey(canonicalURL: form))
+    let key = URLKey(canonicalURL: form)
+    let delivered =
+      spool.contains(key)
       || (form != canonical && spool.contains(URLKey(canonicalURL: canonical)))
+    return (key, delivered)
   }
 
   /// Titles and other short fields from the network are capped (a feed may send a

@@ -14,8 +14,6 @@ public enum BuildBenchmark {
     public var bytes = 0
     public var errors = 0
     public var seconds = 0.0
-    /// Keeps the dedup keys' computation from being optimized away.
-    public var keys = 0
     /// FNV-1a of every file name and file (with `digest`): the output, to compare builds.
     public var digest: UInt64 = 0xcbf2_9ce4_8422_2325
   }
@@ -51,12 +49,12 @@ public enum BuildBenchmark {
         for item in parsed.entries {
           // As `Pipeline.poll`: links, the dedup key (looked up there), the article.
           guard let link = ArticleBuilder.links(of: item, base: url) else { continue }
-          r.keys &+= ArticleBuilder.dedupKey(link.canonical).value.hashValue & 1
+          let key = ArticleBuilder.dedupKey(link.canonical)
           guard
             let a = ArticleBuilder.fromItem(
               item, feed: parsed, feedURL: url, origin: origin, fetched: fetched, links: link)
           else { continue }
-          let p = ArticleBuilder.pending(a)
+          let p = ArticleBuilder.pending(a, key: key)
           r.articles += 1
           r.bytes += p.contents.utf8.count + p.fileName.utf8.count
           if digest {

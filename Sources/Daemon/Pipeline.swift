@@ -184,7 +184,8 @@ public final class Pipeline: Sendable {
           skipped += 1
           continue
         }
-        if ArticleBuilder.delivered(link.canonical, in: spool) {
+        let (key, delivered) = ArticleBuilder.lookUp(link.canonical, in: spool)
+        if delivered {
           duplicates += 1
           continue
         }
@@ -198,7 +199,7 @@ public final class Pipeline: Sendable {
           item, feed: parsed, feedURL: r.url, origin: from, fetched: now, page: page,
           pageMarkdown: markdown, links: link)
         {
-          articles.append(ArticleBuilder.pending(a))
+          articles.append(ArticleBuilder.pending(a, key: key))
         }
       }
       let delivered: [DeliveryRecord]
