@@ -39,6 +39,7 @@ public enum FeedParser {
     }
     var prepared = FeedBytes.decode(bytes, contentType: contentType)
     guard prepared.bytes.contains(UInt8(ascii: "<")) else { throw .notAFeed("no markup") }
+    prepared.escapeLargeCDATA()  // libxml2's reader is quadratic in one CDATA section's size
     // The well-formedness repairs (undeclared entities, bare '&', control characters) are
     // needed only where libxml2 would stop at a fatal error, or, with a DOCTYPE, where it
     // would quietly drop an entity it cannot resolve. Without a DOCTYPE the streaming
