@@ -67,10 +67,11 @@ let package = Package(
     .testTarget(name: "XMLTests", dependencies: ["XML"], swiftSettings: strict),
     .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"], swiftSettings: strict),
     .testTarget(
-      name: "ArticlesTests", dependencies: ["Articles", .product(name: "Yams", package: "Yams")],
+      name: "ArticlesTests",
+      dependencies: ["Articles", "TestSupport", .product(name: "Yams", package: "Yams")],
       swiftSettings: strict),
     .testTarget(
-      name: "FeedsTests", dependencies: ["Feeds"], resources: [.copy("Fixtures")],
+      name: "FeedsTests", dependencies: ["Feeds", "TestSupport"], resources: [.copy("Fixtures")],
       swiftSettings: strict),
     .testTarget(name: "ExtractTests", dependencies: ["Extract"], swiftSettings: strict),
     .testTarget(
