@@ -21,12 +21,21 @@ final class ContentDecoder {
 
   private let stages: [any DecodingStage]
 
+  /// Codings one response may stack (libcurl 7.88 refuses more than 5 as well, but this
+  /// does not rely on it). Servers send one, now and then two; a header of thousands
+  /// (`gzip, gzip, ...`: 20,000 fit in one header line) would take a 64 KiB buffer and a
+  /// zlib stream each, and recurse once per coding for every chunk.
+  static let maxStages = 5
+
   /// nil when the header names no coding to undo; throws for a coding not known here.
   static func make(contentEncoding: String?) throws(Failure) -> ContentDecoder? {
     guard let contentEncoding else { return nil }
     var stages: [any DecodingStage] = []
     for raw in contentEncoding.split(separator: ",").reversed() {
       let name = raw.trimmingASCIIWhitespace().lowercased()
+      if !["", "identity", "none"].contains(name) && stages.count == maxStages {
+        throw .invalid("more than \(maxStages) Content-Encodings")
+      }
       switch name {
       case "", "identity", "none": continue
       case "gzip", "x-gzip": stages.append(ZlibStage(gzip: true))

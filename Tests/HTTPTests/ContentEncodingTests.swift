@@ -106,6 +106,32 @@ import Testing
     }
   }
 
+  @Test func stackedCodingsAreUndoneInTurnButNotThousands() async throws {
+    let body = Self.head + Self.tail
+    serve("/twice", coding: "gzip, gzip", try gzip(try gzip(body)))
+    let twice = await fetch("/twice")
+    #expect(twice.response?.body == body, "\(twice)")
+    for layers in 3...5 {
+      var wrapped = body
+      for _ in 0..<layers { wrapped = try gzip(wrapped) }
+      serve(
+        "/layers\(layers)", coding: Array(repeating: "gzip", count: layers).joined(separator: ", "),
+        wrapped)
+      let r = await fetch("/layers\(layers)")
+      #expect(r.response?.body == body, "\(layers) layers: \(r)")
+    }
+    // A body gzipped 40 times over is refused whole (libcurl 7.88 refuses more than 5 too):
+    // every coding costs a zlib stream, a 64 KiB buffer and a level of recursion.
+    var nested = body
+    for _ in 0..<40 { nested = try gzip(nested) }
+    serve("/many", coding: Array(repeating: "gzip", count: 40).joined(separator: ", "), nested)
+    let many = await fetch("/many")
+    #expect(many.failure?.kind == .protocolError, "\(many)")
+    serve("/junk", coding: Array(repeating: "gzip", count: 20_000).joined(separator: ","), body)
+    let junk = await fetch("/junk")
+    #expect(junk.failure?.kind == .protocolError, "\(junk)")
+  }
+
   @Test func theCapCountsEveryMember() async throws {
     let cap = 64 * 1024
     let zeros = try gzip([UInt8](repeating: 0, count: cap / 2 + 1))
