@@ -248,8 +248,14 @@ final class ZstdStage: DecodingStage {
   private var completed = false
   private var finished = false
 
+  /// RFC 9659: a `zstd` content coding uses a window of at most 8 MB, and a decoder may
+  /// refuse more. zstd's own default limit is 128 MB, one allocation a hostile frame
+  /// header could ask for.
+  static let maxWindowLog: Int32 = 23
+
   init() {
     stream = ZSTD_createDStream()
+    _ = ZSTD_DCtx_setParameter(stream, ZSTD_d_windowLogMax, Self.maxWindowLog)
   }
 
   deinit {

@@ -1,3 +1,4 @@
+import CDecompress
 import Foundation
 import TestSupport
 import Testing
@@ -130,6 +131,39 @@ import Testing
     serve("/junk", coding: Array(repeating: "gzip", count: 20_000).joined(separator: ","), body)
     let junk = await fetch("/junk")
     #expect(junk.failure?.kind == .protocolError, "\(junk)")
+  }
+
+  /// `bytes` as one zstd frame whose header asks for a window of 2^`windowLog` bytes.
+  static func zstd(_ bytes: [UInt8], windowLog: Int32) -> [UInt8] {
+    let cctx = ZSTD_createCCtx()
+    defer { ZSTD_freeCCtx(cctx) }
+    _ = ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, windowLog)
+    _ = ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 0)  // the window decides
+    // Streamed (size unknown when the header is written), so the window is not shrunk to
+    // fit the input.
+    var out = [UInt8](repeating: 0, count: ZSTD_compressBound(bytes.count) + 64)
+    let n = out.withUnsafeMutableBytes { o in
+      bytes.withUnsafeBytes { i in
+        var output = ZSTD_outBuffer(dst: o.baseAddress, size: o.count, pos: 0)
+        var input = ZSTD_inBuffer(src: i.baseAddress, size: i.count, pos: 0)
+        _ = ZSTD_compressStream2(cctx, &output, &input, ZSTD_e_continue)
+        var empty = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
+        while ZSTD_compressStream2(cctx, &output, &empty, ZSTD_e_end) > 0 {}
+        return output.pos
+      }
+    }
+    return Array(out[..<n])
+  }
+
+  @Test func zstdWindowsOverEightMegabytesAreRefused() async throws {
+    let body = Self.head + Self.tail
+    serve("/zstd", coding: "zstd", Self.zstd(body, windowLog: 23))
+    let ok = await fetch("/zstd")
+    #expect(ok.response?.body == body, "\(ok)")
+    // A 128 MB window: zstd's default limit would allocate it for a few bytes of body.
+    serve("/zstd-wide", coding: "zstd", Self.zstd(body, windowLog: 27))
+    let wide = await fetch("/zstd-wide")
+    #expect(wide.failure?.kind == .protocolError, "\(wide)")
   }
 
   @Test func theCapCountsEveryMember() async throws {
