@@ -88,7 +88,9 @@ enum JSONFeedParser {
 /// - outside strings: a number that is no JSON number or is out of Double's range
 ///   (`1e999999`, `01`, `+1`, `NaN`, `Infinity`) becomes `null` unless it reads as a finite
 ///   number, a comma before `]` or `}` goes, anything after the top-level value goes, and a
-///   document cut short is closed.
+///   document cut short is closed;
+/// - an object or array nested more than 256 deep becomes `null` (JSONSerialization
+///   refuses the whole document past 512).
 ///
 /// Returns nil when there is nothing to repair: the document is not JSON at all, or not
 /// an object at the top.
@@ -129,6 +131,12 @@ enum JSONRepair {
         out.append(c)
         i += 1
       case 0x7B, 0x5B:
+        if stack.count >= maxDepth {
+          // Deeper than JSONSerialization reads (512): this value becomes null.
+          out.append(contentsOf: Array("null".utf8))
+          i = skipValue(b, from: i)
+          continue
+        }
         stack.append(c)
         out.append(c)
         i += 1
@@ -163,6 +171,36 @@ enum JSONRepair {
       out.append(last == 0x7B ? 0x7D : 0x5D)
     }
     return out
+  }
+
+  /// Objects and arrays nested deeper than this become null.
+  static let maxDepth = 256
+
+  /// The index after the object or array that opens at `b[from]` (strings stepped over;
+  /// the end of the input if it never closes).
+  static func skipValue(_ b: [UInt8], from: Int) -> Int {
+    var depth = 0
+    var i = from
+    var inString = false
+    while i < b.count {
+      let c = b[i]
+      if inString {
+        if c == 0x5C {
+          i += 1
+        } else if c == 0x22 {
+          inString = false
+        }
+      } else if c == 0x22 {
+        inString = true
+      } else if c == 0x7B || c == 0x5B {
+        depth += 1
+      } else if c == 0x7D || c == 0x5D {
+        depth -= 1
+        if depth == 0 { return i + 1 }
+      }
+      i += 1
+    }
+    return b.count
   }
 
   /// One escape at `b[i]` (the backslash), written to `out`; returns the index after it.

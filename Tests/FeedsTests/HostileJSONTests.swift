@@ -73,6 +73,22 @@ import Testing
     #expect(try parse(cut).entries.map(\.title) == ["Ca"])
   }
 
+  @Test func aValueNestedTooDeeplyBecomesNull() throws {
+    // Valid JSON, but past JSONSerialization's 512 levels: the feed was lost whole.
+    for (open, close) in [("[", "]"), ("{\"a\":", "}")] {
+      let deep =
+        String(repeating: open, count: 100_000) + "1" + String(repeating: close, count: 100_000)
+      let f = try parse(Self.feed(title: "\"Fired\"", extra: "\"_ext\": \(deep),"))
+      #expect(f.title == "Kiln", "\(open)")
+      #expect(f.entries.map(\.title) == ["Fired", "Glaze"], "\(open)")
+      #expect(f.bozo, "\(open)")
+    }
+    // 200 levels are read as they are.
+    let nested = String(repeating: "[", count: 200) + String(repeating: "]", count: 200)
+    let f = try parse(Self.feed(title: "\"Fired\"", extra: "\"_ext\": \(nested),"))
+    #expect(!f.bozo)
+  }
+
   @Test func wellFormedFeedsAreNotBozo() throws {
     let f = try parse(
       [0xEF, 0xBB, 0xBF] + [0xEF, 0xBB, 0xBF] + Self.feed(title: #""Pot""#))
