@@ -7,8 +7,8 @@ extension FeedBytes {
   static let largeCDATA = 64 << 10
 
   /// Rewrites every CDATA section longer than `threshold` bytes as the same text escaped
-  /// (`&` `<` `>` as references), which libxml2 reads into the same text (the parsers
-  /// merge CDATA into text anyway, XML_PARSE_NOCDATA).
+  /// (`&` `<` `>` and CR as references), which libxml2 reads into the same text (the
+  /// parsers merge CDATA into text anyway, XML_PARSE_NOCDATA).
   ///
   /// Why: libxml2 2.9's streaming reader feeds its push parser 512 bytes at a time, and
   /// the push parser hands on at most 300 bytes of an unterminated CDATA section per
@@ -34,6 +34,9 @@ extension FeedBytes {
         case 0x26: out.append(contentsOf: [0x26, 0x61, 0x6D, 0x70, 0x3B])  // &amp;
         case 0x3C: out.append(contentsOf: [0x26, 0x6C, 0x74, 0x3B])  // &lt;
         case 0x3E: out.append(contentsOf: [0x26, 0x67, 0x74, 0x3B])  // &gt;
+        // libxml2 keeps a CR of a CDATA section (it folds CR LF only in text): a
+        // reference keeps it in text too.
+        case 0x0D: out.append(contentsOf: [0x26, 0x23, 0x31, 0x33, 0x3B])  // &#13;
         default: out.append(b)
         }
       }

@@ -71,7 +71,9 @@ import Testing
   /// (threshold 0) gives the same items as parsing them as they are.
   @Test func rewritingAnySectionChangesNoItem() throws {
     var rng = SplitMix64(state: 7)
-    let pieces = ["a", "<", ">", "&", "]", "]]", "]>", "é", "\n", " ", "<p>", "&amp;", "--", "?>"]
+    let pieces = [
+      "a", "<", ">", "&", "]", "]]", "]>", "é", "\n", "\r\n", "\r", " ", "<p>", "&amp;", "--", "?>",
+    ]
     for round in 0..<300 {
       var items = ""
       for i in 0..<Int(rng.next() % 4 + 1) {
