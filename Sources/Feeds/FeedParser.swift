@@ -26,6 +26,14 @@ public enum FeedParser {
   public static func parse(
     _ bytes: [UInt8], url: String?, contentType: String?
   ) throws(FeedParseError) -> ParsedFeed {
+    try parse(bytes, url: url, contentType: contentType, streaming: true)
+  }
+
+  /// `streaming: false` sends every XML document to the DOM parser (for tests that
+  /// compare the two).
+  static func parse(
+    _ bytes: [UInt8], url: String?, contentType: String?, streaming: Bool
+  ) throws(FeedParseError) -> ParsedFeed {
     let url = url.flatMap { $0.isEmpty ? nil : $0 }
     guard let first = firstSignificantByte(bytes) else { throw .empty }
     if first == UInt8(ascii: "{") {
@@ -39,7 +47,6 @@ public enum FeedParser {
     }
     var prepared = FeedBytes.decode(bytes, contentType: contentType)
     guard prepared.bytes.contains(UInt8(ascii: "<")) else { throw .notAFeed("no markup") }
-    prepared.escapeLargeCDATA()  // libxml2's reader is quadratic in one CDATA section's size
     // The well-formedness repairs (undeclared entities, bare '&', control characters) are
     // needed only where libxml2 would stop at a fatal error, or, with a DOCTYPE, where it
     // would quietly drop an entity it cannot resolve. Without a DOCTYPE the streaming
@@ -53,8 +60,11 @@ public enum FeedParser {
     var reasons: [String] = []
     var feed: ParsedFeed
     // Well-formed RSS and Atom stream item by item (bounded memory); anything else,
-    // and any document the reader finds an error in, goes to the recovering DOM parser.
-    if let streamed = streamingParse(prepared, url: url) {
+    // and any document the reader finds an error in, goes to the recovering DOM parser,
+    // as does a document with a long CDATA section (the reader is quadratic in its size).
+    if streaming, !FeedBytes.hasLargeCDATA(prepared.bytes),
+      let streamed = streamingParse(prepared, url: url)
+    {
       feed = streamed
       if let r = prepared.bozoReason { reasons.append(r) }
     } else {
