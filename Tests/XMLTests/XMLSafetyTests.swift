@@ -13,6 +13,37 @@ func tempFile(_ name: String, _ contents: String) throws -> String {
 }
 
 @Suite struct XMLSafetyTests {
+  /// libxml2's tree takes about 175 bytes an element: millions of tiny elements in a
+  /// feed of a few megabytes took 420 MB. Documents over the limits are refused before
+  /// libxml2 builds anything.
+  @Test func tooManyElementsAreRefusedBeforeParsing() throws {
+    let wide = Array(
+      ("<rss><channel><item><title>a</title><description>"
+        + String(repeating: "<a/>", count: LibXML.maxElementsPerItem + 10)
+        + "</description></item></channel></rss>").utf8)
+    #expect(throws: XMLError.tooManyElements) { try XMLStreamReader(wide) }
+    // As many elements spread over small items stream; the DOM parser counts them all.
+    let spread = Array(
+      ("<rss><channel>"
+        + String(repeating: "<item><title>t</title><a/><a/><a/></item>", count: 190_000)
+        + "</channel></rss>").utf8)
+    let counts = LibXML.elementCounts(spread)
+    #expect(counts.total == 190_000 * 5 + 2)
+    #expect(counts.largestItem == 5)
+    _ = try XMLStreamReader(spread)
+    #expect(throws: XMLError.tooManyElements) { try XMLDocument.parseXML(spread) }
+    #expect(throws: XMLError.tooManyElements) { try XMLDocument.parseHTML(spread) }
+  }
+
+  @Test func elementsAreCountedOutsideCDATAAndComments() {
+    let doc = Array(
+      ("<feed><atom:entry><t/></atom:entry><!-- <a><b><c> --><entry>"
+        + "<![CDATA[<p><p><p>]]><x/><y/></entry></feed>").utf8)
+    let counts = LibXML.elementCounts(doc)
+    #expect(counts.total == 6)  // feed, atom:entry, t, entry, x, y
+    #expect(counts.largestItem == 3)  // entry, x, y
+  }
+
   @Test func billionLaughsIsBounded() throws {
     var doc = "<?xml version=\"1.0\"?>\n<!DOCTYPE r [\n<!ENTITY l0 \"lol\">\n"
     for i in 1...10 {
