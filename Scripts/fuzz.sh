@@ -3,8 +3,8 @@
 #
 # Builds and runs one libFuzzer target (or all, one after the other) for feedspool's parsers
 # of hostile input:
-#   feed         FeedParser.parse + FeedParser.corpusJSON (JSON validity checked); the
-#                large-CDATA rewrite applied to every section must not change a clean parse
+#   feed         FeedParser.parse + FeedParser.corpusJSON (JSON validity checked); a clean
+#                streaming parse must equal the DOM parser's (line ends aside)
 #   extract      Extractor.extract + MarkdownConverter.convert(html:baseURL:)
 #   url          CanonicalURL.canonicalize / normalize (http(s)-or-nil, idempotence, base
 #                independence of absolute references)
