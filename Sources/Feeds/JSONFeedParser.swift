@@ -89,7 +89,7 @@ enum JSONFeedParser {
 ///   (`1e999999`, `01`, `+1`, `NaN`, `Infinity`) becomes `null` unless it reads as a finite
 ///   number, a comma before `]` or `}` goes, anything after the top-level value goes, and a
 ///   document cut short is closed;
-/// - an object or array nested more than 256 deep becomes `null` (JSONSerialization
+/// - an object or array nested more than 500 deep becomes `null` (JSONSerialization
 ///   refuses the whole document past 512).
 ///
 /// Returns nil when there is nothing to repair: the document is not JSON at all, or not
@@ -173,8 +173,9 @@ enum JSONRepair {
     return out
   }
 
-  /// Objects and arrays nested deeper than this become null.
-  static let maxDepth = 256
+  /// Objects and arrays nested deeper than this become null (JSONSerialization reads
+  /// 512 levels).
+  static let maxDepth = 500
 
   /// The index after the object or array that opens at `b[from]` (strings stepped over;
   /// the end of the input if it never closes).

@@ -128,9 +128,12 @@ import Testing
     serve("/many", coding: Array(repeating: "gzip", count: 40).joined(separator: ", "), nested)
     let many = await fetch("/many")
     #expect(many.failure?.kind == .protocolError, "\(many)")
-    serve("/junk", coding: Array(repeating: "gzip", count: 20_000).joined(separator: ","), body)
-    let junk = await fetch("/junk")
-    #expect(junk.failure?.kind == .protocolError, "\(junk)")
+    // The decoder's own limit (libcurl 7.88 refuses more than 5 codings before it).
+    for count in [5, 6, 20_000] {
+      let header = Array(repeating: "gzip", count: count).joined(separator: ", ")
+      let made = try? ContentDecoder.make(contentEncoding: header + ", identity")
+      #expect((made != nil) == (count <= ContentDecoder.maxStages), "\(count) codings")
+    }
   }
 
   /// `bytes` as one zstd frame whose header asks for a window of 2^`windowLog` bytes.
