@@ -35,8 +35,10 @@ public func fuzzFeed(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
 }
 
 /// A document the streaming reader reads cleanly reads the same through the DOM parser
-/// (where documents with a long CDATA section go). Line ends are left out of the
-/// comparison: the reader keeps a CR inside a CDATA section, the DOM parser folds it.
+/// (where documents with a long CDATA section go): title and items. Line ends are left
+/// out of the comparison (the reader keeps a CR inside a CDATA section, the DOM parser
+/// folds it), and so is `bozo`: the reader stops after the last item, so a fault after
+/// it (a mismatched `</channel>`) makes only the DOM parse bozo.
 func checkDOMAgreesWithStreaming(_ bytes: [UInt8], contentType: String?) {
   let url = "https://example.com/feed/"
   guard let first = FeedParser.firstSignificantByte(bytes), first != UInt8(ascii: "{"),
@@ -44,7 +46,7 @@ func checkDOMAgreesWithStreaming(_ bytes: [UInt8], contentType: String?) {
     !a.bozo
   else { return }
   let b = try? FeedParser.parse(bytes, url: url, contentType: contentType, streaming: false)
-  guard let b, b.title == a.title, lineless(b.entries) == lineless(a.entries), !b.bozo else {
+  guard let b, b.title == a.title, lineless(b.entries) == lineless(a.entries) else {
     fatalError(
       "DOM and streaming parses differ:\n  streaming: \(String(reflecting: a))\n"
         + "  DOM: \(String(reflecting: b))")
