@@ -63,14 +63,24 @@ public final class XMLStreamReader {
   }
 
   /// Errors (not warnings) seen so far: the document is not well-formed.
-  public var hadError: Bool { errors.count > 0 }
-  public var firstError: String? { errors.first }
+  public var hadError: Bool { errors.count > 0 || failed }
+  public var firstError: String? {
+    errors.first ?? (failed ? "the reader stopped at an error" : nil)
+  }
+  /// A read or skip returned -1. Not every fault reaches the error handler (a byte the
+  /// declared encoding cannot convert, in an end tag after the last item, did not).
+  private var failed = false
 
   /// Advances to the next node. False at the end or on a fatal error.
-  public func read() -> Bool { xmlTextReaderRead(reader) == 1 }
+  public func read() -> Bool { step(xmlTextReaderRead(reader)) }
 
   /// Skips the current node's subtree. False at the end or on a fatal error.
-  public func next() -> Bool { xmlTextReaderNext(reader) == 1 }
+  public func next() -> Bool { step(xmlTextReaderNext(reader)) }
+
+  private func step(_ result: Int32) -> Bool {
+    if result < 0 { failed = true }
+    return result == 1
+  }
 
   /// Depth of the current node (the root element is 0).
   public var depth: Int { Int(xmlTextReaderDepth(reader)) }

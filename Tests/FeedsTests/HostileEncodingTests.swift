@@ -34,6 +34,19 @@ import Testing
     }
   }
 
+  /// A byte EUC-KR cannot convert, in the end tag after the last item: libxml2's reader
+  /// stopped there without calling the error handler, and the feed read as clean. (The
+  /// fuzzer's streaming-vs-DOM check found it.)
+  @Test func aReaderStopAfterTheLastItemIsBozo() throws {
+    let doc: [UInt8] =
+      Array("<?xml version=\"1.0\" encoding=\"euc-kr\"?>\n<rss version=\"2.0\">\n<channel>\n".utf8)
+      + Array("  <item>\n    <description>&lt;img alt=\"".utf8) + [0xB3, 0xE2]
+      + Array("\" /></description>\n  </item>\n</cha".utf8) + [0xDF] + Array("nel>\n</rss>\n".utf8)
+    let f = try FeedParser.parse(doc, url: "http://quay.test/feed", contentType: nil)
+    #expect(f.bozo)
+    #expect(f.entries.map(\.summary) == ["<img alt=\"년\" />"])
+  }
+
   @Test func anyNumberOfUTF8MarksIsSkipped() {
     for count in 1...6 {
       let marks = Array([[UInt8]](repeating: Self.bom8, count: count).joined())
