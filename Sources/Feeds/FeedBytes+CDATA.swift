@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-  import Glibc
-#endif
+import XML
 
 extension FeedBytes {
   /// Documents with a CDATA section longer than this go to the DOM parser.
@@ -21,16 +19,12 @@ extension FeedBytes {
   static func hasLargeCDATA(_ bytes: [UInt8], threshold: Int = largeCDATA) -> Bool {
     guard bytes.count > threshold else { return false }
     return bytes.withUnsafeBytes { raw -> Bool in
-      guard let base = raw.baseAddress else { return false }
-      let n = raw.count
       var i = 0
-      while i < n {
-        guard let open = gnuMemmem(base + i, n - i, "<![CDATA[", 9) else { return false }
-        let start = base.distance(to: UnsafeRawPointer(open)) + 9
-        guard let close = gnuMemmem(base + start, n - start, "]]>", 3) else {
-          return n - start > threshold  // unterminated: as long as the rest
+      while let open = ByteSearch.find("<![CDATA[", in: raw, from: i) {
+        let start = open + 9
+        guard let end = ByteSearch.find("]]>", in: raw, from: start) else {
+          return raw.count - start > threshold  // unterminated: as long as the rest
         }
-        let end = base.distance(to: UnsafeRawPointer(close))
         if end - start > threshold { return true }
         i = end + 3
       }
@@ -38,10 +32,3 @@ extension FeedBytes {
     }
   }
 }
-
-/// glibc's memmem(3) (a GNU extension the Glibc module does not export).
-@_silgen_name("memmem")
-private func gnuMemmem(
-  _ haystack: UnsafeRawPointer, _ haystackLength: Int, _ needle: UnsafeRawPointer,
-  _ needleLength: Int
-) -> UnsafeMutableRawPointer?

@@ -218,12 +218,10 @@ enum LibXML {
       var segment = 0
       var largest = 0
       var i = 0
+      let raw = UnsafeRawBufferPointer(b)
       func skip(past needle: StaticString, from: Int) -> Int {
-        guard from < n,
-          let hit = gnuMemmem(base + from, n - from, needle.utf8Start, needle.utf8CodeUnitCount)
-        else { return n }
-        return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
-          + needle.utf8CodeUnitCount
+        guard let at = ByteSearch.find(needle, in: raw, from: from) else { return n }
+        return at + needle.utf8CodeUnitCount
       }
       while i < n {
         guard let p = memchr(base + i, 0x3C, n - i) else { break }
@@ -288,6 +286,20 @@ extension String {
     var s = self
     while s.last == "\n" { s.removeLast() }
     return s
+  }
+}
+
+/// Byte search for the pre-parse scans (this module's and the feed parser's).
+public enum ByteSearch {
+  /// The offset of the first `needle` in `haystack[from...]`, or nil.
+  public static func find(
+    _ needle: StaticString, in haystack: UnsafeRawBufferPointer, from: Int
+  ) -> Int? {
+    guard let base = haystack.baseAddress, from < haystack.count,
+      let hit = gnuMemmem(
+        base + from, haystack.count - from, needle.utf8Start, needle.utf8CodeUnitCount)
+    else { return nil }
+    return base.distance(to: UnsafeRawPointer(hit))
   }
 }
 
