@@ -35,7 +35,7 @@ public func fuzzFeed(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
 }
 
 /// A document the streaming reader reads cleanly reads the same through the DOM parser
-/// (where documents with a long CDATA section go): title and items. Line ends are left
+/// (where documents with a long CDATA section go): titles and items. Line ends are left
 /// out of the comparison (the reader keeps a CR inside a CDATA section, the DOM parser
 /// folds it), and so is `bozo`: the reader stops after the last item, so a fault after
 /// it (a mismatched `</channel>`) makes only the DOM parse bozo.
@@ -46,18 +46,21 @@ func checkDOMAgreesWithStreaming(_ bytes: [UInt8], contentType: String?) {
     !a.bozo
   else { return }
   let b = try? FeedParser.parse(bytes, url: url, contentType: contentType, streaming: false)
-  guard let b, b.title == a.title, lineless(b.entries) == lineless(a.entries) else {
+  guard let b, strip(b.title) == strip(a.title), lineless(b.entries) == lineless(a.entries)
+  else {
     fatalError(
       "DOM and streaming parses differ:\n  streaming: \(String(reflecting: a))\n"
         + "  DOM: \(String(reflecting: b))")
   }
 }
 
+/// `s` without CRs and LFs.
+func strip(_ s: String?) -> String? {
+  s.map { String(String.UnicodeScalarView($0.unicodeScalars.filter { $0 != "\r" && $0 != "\n" })) }
+}
+
 func lineless(_ items: [FeedItem]) -> [FeedItem] {
-  func strip(_ s: String?) -> String? {
-    s.map { String(String.UnicodeScalarView($0.unicodeScalars.filter { $0 != "\r" && $0 != "\n" })) }
-  }
-  return items.map { item in
+  items.map { item in
     var i = item
     i.title = strip(i.title)
     i.summary = strip(i.summary)
