@@ -66,9 +66,13 @@ public final class XMLDocument: @unchecked Sendable {
     if LibXML.elementCounts(bytes).total > LibXML.maxElements { throw .tooManyElements }
     guard let ctxt = xmlNewParserCtxt() else { throw XMLError.outOfMemory }
     defer { xmlFreeParserCtxt(ctxt) }
+    // A given encoding wins over the declaration (IGNORE_ENC, as in the streaming
+    // reader): without it an encoding libxml2 does not know, declared by the document
+    // (`'UTD-8'`), stopped the parse even though the bytes were already UTF-8.
     let options = Int32(
       XML_PARSE_RECOVER.rawValue | XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue
-        | XML_PARSE_NOWARNING.rawValue | XML_PARSE_NOCDATA.rawValue)
+        | XML_PARSE_NOWARNING.rawValue | XML_PARSE_NOCDATA.rawValue
+        | (encoding != nil ? XML_PARSE_IGNORE_ENC.rawValue : 0))
     let doc: xmlDocPtr? = bytes.withUnsafeBufferPointer { buf in
       buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: max(buf.count, 1)) { p in
         xmlCtxtReadMemory(ctxt, p, Int32(clamping: buf.count), url, encoding, options)

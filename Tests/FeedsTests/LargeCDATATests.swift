@@ -105,6 +105,19 @@ import Testing
     #expect(!has("<a>123456789</a>", 4))
   }
 
+  /// A declared encoding libxml2 does not know: the bytes are read as UTF-8 (the
+  /// declaration is a typo) by both parsers. The DOM parser stopped at the declaration.
+  @Test func anUnknownDeclaredEncodingReadsTheSameInBoth() throws {
+    let doc = Array(
+      ("<?xml version='1.0' encoding='UTD-8'?><feed xmlns='http://www.w3.org/2005/Atom'>"
+        + "<title>Typo</title><entry><title>Één</title><id>t:1</id></entry></feed>").utf8)
+    let a = try FeedParser.parse(doc, url: nil, contentType: nil, streaming: true)
+    let b = try FeedParser.parse(doc, url: nil, contentType: nil, streaming: false)
+    #expect(a.entries.map(\.title) == ["Één"])
+    #expect(b.title == "Typo")
+    #expect(b.entries == a.entries)
+  }
+
   /// Random well-formed documents: the DOM parser reads what the streaming reader reads.
   /// (No CRs: the reader keeps a CR in a section, which `lf` cannot undo where a section
   /// ending in CR meets one starting with LF.)
