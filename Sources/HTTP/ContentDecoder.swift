@@ -33,9 +33,6 @@ final class ContentDecoder {
     var stages: [any DecodingStage] = []
     for raw in contentEncoding.split(separator: ",").reversed() {
       let name = raw.trimmingASCIIWhitespace().lowercased()
-      if !["", "identity", "none"].contains(name) && stages.count == maxStages {
-        throw .invalid("more than \(maxStages) Content-Encodings")
-      }
       switch name {
       case "", "identity", "none": continue
       case "gzip", "x-gzip": stages.append(ZlibStage(gzip: true))
@@ -44,6 +41,7 @@ final class ContentDecoder {
       case "zstd": stages.append(ZstdStage())
       default: throw .invalid("unsupported Content-Encoding \"\(name)\"")
       }
+      if stages.count > maxStages { throw .invalid("more than \(maxStages) Content-Encodings") }
     }
     return stages.isEmpty ? nil : ContentDecoder(stages: stages)
   }

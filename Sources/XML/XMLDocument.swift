@@ -62,8 +62,7 @@ public final class XMLDocument: @unchecked Sendable {
     _ bytes: [UInt8], url: String? = nil, encoding: String? = nil
   ) throws(XMLError) -> XMLDocument {
     LibXML.setUp()
-    if LibXML.hasTooManyAttributes(bytes) { throw .tooManyAttributes }
-    if LibXML.elementCounts(bytes).total > LibXML.maxElements { throw .tooManyElements }
+    try LibXML.refuseOversized(bytes, streamed: false)
     guard let ctxt = xmlNewParserCtxt() else { throw XMLError.outOfMemory }
     defer { xmlFreeParserCtxt(ctxt) }
     // A given encoding wins over the declaration (IGNORE_ENC, as in the streaming
@@ -90,8 +89,7 @@ public final class XMLDocument: @unchecked Sendable {
     _ bytes: [UInt8], url: String? = nil, encoding: String? = nil
   ) throws(XMLError) -> XMLDocument {
     LibXML.setUp()
-    if LibXML.hasTooManyAttributes(bytes) { throw .tooManyAttributes }
-    if LibXML.elementCounts(bytes).total > LibXML.maxElements { throw .tooManyElements }
+    try LibXML.refuseOversized(bytes, streamed: false)
     guard let ctxt = htmlNewParserCtxt() else { throw XMLError.outOfMemory }
     defer { htmlFreeParserCtxt(ctxt) }
     let options = Int32(
@@ -263,6 +261,17 @@ enum LibXML {
         segment += 1
       }
       return (total, max(largest, segment))
+    }
+  }
+
+  /// Throws for a document libxml2 would spend quadratic time or too much memory on:
+  /// an element with too many attributes, or too many elements in the document (parsed
+  /// whole) or in one item (`streamed`: the reader holds one item's tree at a time).
+  static func refuseOversized(_ bytes: [UInt8], streamed: Bool) throws(XMLError) {
+    if hasTooManyAttributes(bytes) { throw .tooManyAttributes }
+    let counts = elementCounts(bytes)
+    if streamed ? counts.largestItem > maxElementsPerItem : counts.total > maxElements {
+      throw .tooManyElements
     }
   }
 

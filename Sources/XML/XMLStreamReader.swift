@@ -23,10 +23,7 @@ public final class XMLStreamReader {
 
   public init(_ bytes: [UInt8], url: String? = nil, encoding: String? = nil) throws(XMLError) {
     LibXML.setUp()
-    if LibXML.hasTooManyAttributes(bytes) { throw .tooManyAttributes }
-    if LibXML.elementCounts(bytes).largestItem > LibXML.maxElementsPerItem {
-      throw .tooManyElements
-    }
+    try LibXML.refuseOversized(bytes, streamed: true)
     // libxml2 reads the memory in place: give it a copy that lives as long as we do.
     let buf = UnsafeMutableBufferPointer<CChar>.allocate(capacity: max(bytes.count, 1))
     bytes.withUnsafeBufferPointer { src in
