@@ -62,7 +62,7 @@ public final class XMLDocument: @unchecked Sendable {
     _ bytes: [UInt8], url: String? = nil, encoding: String? = nil
   ) throws(XMLError) -> XMLDocument {
     LibXML.setUp()
-    try LibXML.refuseOversized(bytes, streamed: false)
+    try LibXML.refuseOversized(bytes)
     guard let ctxt = xmlNewParserCtxt() else { throw XMLError.outOfMemory }
     defer { xmlFreeParserCtxt(ctxt) }
     // A given encoding wins over the declaration (IGNORE_ENC, as in the streaming
@@ -89,7 +89,7 @@ public final class XMLDocument: @unchecked Sendable {
     _ bytes: [UInt8], url: String? = nil, encoding: String? = nil
   ) throws(XMLError) -> XMLDocument {
     LibXML.setUp()
-    try LibXML.refuseOversized(bytes, streamed: false)
+    try LibXML.refuseOversized(bytes, html: true)
     guard let ctxt = htmlNewParserCtxt() else { throw XMLError.outOfMemory }
     defer { htmlFreeParserCtxt(ctxt) }
     let options = Int32(
@@ -157,24 +157,104 @@ enum LibXML {
   /// hours. Real elements carry a few dozen.
   static let maxAttributes = 1000
 
-  /// Whether a start tag in `bytes` (an ASCII-compatible encoding) has more than
-  /// `maxAttributes` attributes (counted as the tokens after its name, quoted values
-  /// skipped). Text between tags is skipped with `memchr`.
-  static func hasTooManyAttributes(_ bytes: [UInt8]) -> Bool {
-    let limit = maxAttributes
-    guard bytes.count > 2 * limit else { return false }  // " a" is the least an attribute takes
-    return bytes.withUnsafeBufferPointer { b in
-      guard let base = b.baseAddress else { return false }
+  /// Elements a document parsed whole may hold, and one RSS item or Atom entry read by
+  /// the streaming reader (which holds one item's tree at a time). libxml2's tree takes
+  /// about 175 bytes an element: 2.4 million empty elements in one 9.6 MB description
+  /// took 420 MB. A 100,000-item feed holds about 600,000.
+  static let maxElements = 750_000
+  static let maxElementsPerItem = 250_000
+
+  /// What `measure` finds in a document's markup.
+  struct Markup: Equatable {
+    /// Start tags in all.
+    var elements = 0
+    /// The most start tags between two `item` or `entry` start tags (any prefix).
+    var largestItem = 0
+    /// The most attributes on one start tag (counted as the tokens after its name,
+    /// quoted values skipped). Measuring stops at the first tag over `maxAttributes`.
+    var mostAttributes = 0
+  }
+
+  /// Start tags and their attributes in `bytes` (an ASCII-compatible encoding), read the
+  /// way libxml2's parser will read them, so that text which only looks like markup is
+  /// not counted: comments are stepped over; for the XML parser CDATA sections and
+  /// processing instructions too; for the HTML parser the content of `script` and `style`
+  /// (raw text up to the matching end tag, which holds `i<n` in a real page's scripts),
+  /// but not CDATA sections (libxml2's HTML parser reads the tags in them). Text between
+  /// tags is skipped with `memchr`.
+  static func measure(_ bytes: [UInt8], html: Bool) -> Markup {
+    bytes.withUnsafeBufferPointer { b -> Markup in
+      guard let base = b.baseAddress else { return Markup() }
       let n = b.count
+      let raw = UnsafeRawBufferPointer(b)
+      var m = Markup()
+      var segment = 0
+      var i = 0
+      @inline(__always) func lower(_ c: UInt8) -> UInt8 { c | 0x20 }
+      @inline(__always) func isLetter(_ c: UInt8) -> Bool { lower(c) >= 0x61 && lower(c) <= 0x7A }
       @inline(__always) func isSpace(_ c: UInt8) -> Bool {
         c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D
       }
-      var i = 0
+      func skip(past needle: StaticString, from: Int) -> Int {
+        guard let at = ByteSearch.find(needle, in: raw, from: from) else { return n }
+        return at + needle.utf8CodeUnitCount
+      }
+      /// Whether `b[at...]` starts with `word` (lower-case ASCII letters), in any case.
+      func startsWith(_ word: StaticString, at: Int) -> Bool {
+        let w = UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
+        guard at + w.count <= n else { return false }
+        for k in 0..<w.count where lower(b[at + k]) != w[k] { return false }
+        return true
+      }
+      /// The offset just past `</word` (any case) from `from`, or `n`.
+      func skip(toEndTag word: StaticString, from: Int) -> Int {
+        var j = from
+        while j < n, let p = memchr(base + j, 0x3C, n - j) {
+          j = base.distance(to: p.assumingMemoryBound(to: UInt8.self)) + 1
+          if j < n, b[j] == 0x2F, startsWith(word, at: j + 1) { return j }
+        }
+        return n
+      }
       while i < n {
-        guard let p = memchr(base + i, 0x3C, n - i) else { return false }
+        guard let p = memchr(base + i, 0x3C, n - i) else { break }
         i = base.distance(to: p.assumingMemoryBound(to: UInt8.self)) + 1
-        guard i < n, (b[i] | 0x20) >= 0x61 && (b[i] | 0x20) <= 0x7A else { continue }
-        while i < n && !isSpace(b[i]) && b[i] != 0x3E && b[i] != 0x2F { i += 1 }
+        guard i < n else { break }
+        let c = b[i]
+        if c == 0x21 {  // <!
+          if i + 2 < n, b[i + 1] == 0x2D, b[i + 2] == 0x2D {  // <!--
+            i = skip(past: "-->", from: i + 3)
+          } else if !html, i + 3 < n, b[i + 1] == 0x5B, b[i + 2] == 0x43, b[i + 3] == 0x44 {
+            i = skip(past: "]]>", from: i + 8)  // <![CDATA[
+          }
+          continue
+        }
+        if c == 0x3F && !html {  // <?
+          i = skip(past: "?>", from: i + 1)
+          continue
+        }
+        guard isLetter(c) || (c == 0x5F && !html) else { continue }
+        m.elements += 1
+        // The name, and its local part: after the last ':'.
+        let name = i
+        var local = i
+        while i < n {
+          let d = b[i]
+          if d == 0x3A { local = i + 1 } else if d <= 0x20 || d == 0x3E || d == 0x2F { break }
+          i += 1
+        }
+        let nameLength = i - name
+        let length = i - local
+        let isItem =
+          (length == 4 && b[local] == 0x69 && b[local + 1] == 0x74 && b[local + 2] == 0x65
+            && b[local + 3] == 0x6D)
+          || (length == 5 && b[local] == 0x65 && b[local + 1] == 0x6E && b[local + 2] == 0x74
+            && b[local + 3] == 0x72 && b[local + 4] == 0x79)
+        if isItem {
+          m.largestItem = max(m.largestItem, segment)
+          segment = 0
+        }
+        segment += 1
+        // Attributes, up to the tag's '>'.
         var count = 0
         var quote: UInt8 = 0
         var space = false
@@ -190,87 +270,34 @@ enum LibXML {
             space = true
           } else if space {
             space = false
-            if c != 0x2F && c != 0x3D {
-              count += 1
-              if count > limit { return true }
-            }
+            if c != 0x2F && c != 0x3D { count += 1 }
           }
           i += 1
         }
-      }
-      return false
-    }
-  }
-
-  /// Elements a document parsed whole may hold, and one RSS item or Atom entry read by
-  /// the streaming reader (which holds one item's tree at a time). libxml2's tree takes
-  /// about 175 bytes an element: 2.4 million empty elements in one 9.6 MB description
-  /// took 420 MB. A 100,000-item feed holds about 600,000.
-  static let maxElements = 750_000
-  static let maxElementsPerItem = 250_000
-
-  /// Start tags in `bytes` (an ASCII-compatible encoding), in all and the most between
-  /// two `item` or `entry` start tags (any prefix). CDATA sections and comments are
-  /// stepped over: markup in them is text. Text is skipped with `memchr`.
-  static func elementCounts(_ bytes: [UInt8]) -> (total: Int, largestItem: Int) {
-    bytes.withUnsafeBufferPointer { b -> (Int, Int) in
-      guard let base = b.baseAddress else { return (0, 0) }
-      let n = b.count
-      var total = 0
-      var segment = 0
-      var largest = 0
-      var i = 0
-      let raw = UnsafeRawBufferPointer(b)
-      func skip(past needle: StaticString, from: Int) -> Int {
-        guard let at = ByteSearch.find(needle, in: raw, from: from) else { return n }
-        return at + needle.utf8CodeUnitCount
-      }
-      while i < n {
-        guard let p = memchr(base + i, 0x3C, n - i) else { break }
-        i = base.distance(to: p.assumingMemoryBound(to: UInt8.self)) + 1
-        guard i < n else { break }
-        let c = b[i]
-        if c == 0x21 {  // <!
-          if i + 7 < n, b[i + 1] == 0x5B, b[i + 2] == 0x43, b[i + 3] == 0x44 {  // <![CD
-            i = skip(past: "]]>", from: i + 8)
-          } else if i + 2 < n, b[i + 1] == 0x2D, b[i + 2] == 0x2D {  // <!--
-            i = skip(past: "-->", from: i + 3)
-          }
-          continue
+        m.mostAttributes = max(m.mostAttributes, count)
+        if count > maxAttributes { break }
+        // `<script/>` is empty for libxml2; `<script>`'s content is raw text.
+        guard html, i < n, b[i - 1] != 0x2F else { continue }
+        if nameLength == 6 && startsWith("script", at: name) {
+          i = skip(toEndTag: "script", from: i)
+        } else if nameLength == 5 && startsWith("style", at: name) {
+          i = skip(toEndTag: "style", from: i)
         }
-        guard (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7A || c == 0x5F else { continue }
-        total += 1
-        // The local name: after the last ':' before the name ends.
-        var k = i
-        var local = i
-        while k < n, k - i < 64 {
-          let d = b[k]
-          if d == 0x3A { local = k + 1 } else if d <= 0x20 || d == 0x3E || d == 0x2F { break }
-          k += 1
-        }
-        let length = k - local
-        let isItem =
-          (length == 4 && b[local] == 0x69 && b[local + 1] == 0x74 && b[local + 2] == 0x65
-            && b[local + 3] == 0x6D)
-          || (length == 5 && b[local] == 0x65 && b[local + 1] == 0x6E && b[local + 2] == 0x74
-            && b[local + 3] == 0x72 && b[local + 4] == 0x79)
-        if isItem {
-          largest = max(largest, segment)
-          segment = 0
-        }
-        segment += 1
       }
-      return (total, max(largest, segment))
+      m.largestItem = max(m.largestItem, segment)
+      return m
     }
   }
 
   /// Throws for a document libxml2 would spend quadratic time or too much memory on:
   /// an element with too many attributes, or too many elements in the document (parsed
   /// whole) or in one item (`streamed`: the reader holds one item's tree at a time).
-  static func refuseOversized(_ bytes: [UInt8], streamed: Bool) throws(XMLError) {
-    if hasTooManyAttributes(bytes) { throw .tooManyAttributes }
-    let counts = elementCounts(bytes)
-    if streamed ? counts.largestItem > maxElementsPerItem : counts.total > maxElements {
+  static func refuseOversized(_ bytes: [UInt8], html: Bool = false, streamed: Bool = false)
+    throws(XMLError)
+  {
+    let m = measure(bytes, html: html)
+    if m.mostAttributes > maxAttributes { throw .tooManyAttributes }
+    if streamed ? m.largestItem > maxElementsPerItem : m.elements > maxElements {
       throw .tooManyElements
     }
   }

@@ -27,21 +27,55 @@ func tempFile(_ name: String, _ contents: String) throws -> String {
       ("<rss><channel>"
         + String(repeating: "<item><title>t</title><a/><a/><a/></item>", count: 190_000)
         + "</channel></rss>").utf8)
-    let counts = LibXML.elementCounts(spread)
-    #expect(counts.total == 190_000 * 5 + 2)
+    let counts = LibXML.measure(spread, html: false)
+    #expect(counts.elements == 190_000 * 5 + 2)
     #expect(counts.largestItem == 5)
     _ = try XMLStreamReader(spread)
     #expect(throws: XMLError.tooManyElements) { try XMLDocument.parseXML(spread) }
     #expect(throws: XMLError.tooManyElements) { try XMLDocument.parseHTML(spread) }
   }
 
-  @Test func elementsAreCountedOutsideCDATAAndComments() {
+  @Test func elementsAreCountedOutsideCDATACommentsAndInstructions() {
     let doc = Array(
       ("<feed><atom:entry><t/></atom:entry><!-- <a><b><c> --><entry>"
-        + "<![CDATA[<p><p><p>]]><x/><y/></entry></feed>").utf8)
-    let counts = LibXML.elementCounts(doc)
-    #expect(counts.total == 6)  // feed, atom:entry, t, entry, x, y
+        + "<![CDATA[<p><p><p>]]><?pi <q><r>?><x/><y/></entry></feed>").utf8)
+    let counts = LibXML.measure(doc, html: false)
+    #expect(counts.elements == 6)  // feed, atom:entry, t, entry, x, y
     #expect(counts.largestItem == 3)  // entry, x, y
+  }
+
+  /// Text that only looks like markup is not measured as markup. A real page's inline
+  /// script (`for(i=0;i<arguments.length;...` and thousands of tokens before the next
+  /// `>`) was refused as an element with too many attributes, and the article was lost.
+  @Test func scriptAndStyleContentIsTextForTheHTMLParser() throws {
+    let code =
+      "for(var i=0;i<arguments.length;i++){"
+      + String(repeating: " f(a, b, c); ", count: 2000) + "}"
+    let page = Array(
+      ("<html><head><style>p<b c d e</style><SCRIPT type=\"x\">\(code)</Script></head>"
+        + "<body><p>Kept text</p></body></html>").utf8)
+    let counts = LibXML.measure(page, html: true)
+    #expect(counts.mostAttributes == 1)  // type
+    #expect(counts.elements == 6)
+    let doc = try XMLDocument.parseHTML(page)
+    #expect(doc.root?.name == "html")
+    // XML has no raw text elements: there the script's `<arguments` is a start tag.
+    #expect(LibXML.measure(page, html: false).mostAttributes > LibXML.maxAttributes)
+    // `<script/>` is empty for libxml2's HTML parser, so what follows is markup.
+    let after = Array(
+      "<script/><p \(String(repeating: " x", count: 5000))>text</p></script>".utf8)
+    #expect(throws: XMLError.tooManyAttributes) { try XMLDocument.parseHTML(after) }
+  }
+
+  /// libxml2's HTML parser reads the tags inside `<![CDATA[` (it has no CDATA
+  /// sections), so for it they count.
+  @Test func cdataSectionsHoldElementsForTheHTMLParser() {
+    let page = Array(
+      ("<p><![CDATA[" + String(repeating: "<a/>", count: LibXML.maxElements + 10) + "]]></p>")
+        .utf8)
+    #expect(LibXML.measure(page, html: false).elements == 1)
+    #expect(LibXML.measure(page, html: true).elements == LibXML.maxElements + 11)
+    #expect(throws: XMLError.tooManyElements) { try XMLDocument.parseHTML(page) }
   }
 
   @Test func billionLaughsIsBounded() throws {
