@@ -62,7 +62,8 @@ public final class XMLDocument: @unchecked Sendable {
     _ bytes: [UInt8], url: String? = nil, encoding: String? = nil
   ) throws(XMLError) -> XMLDocument {
     LibXML.setUp()
-    try LibXML.refuseOversized(bytes)
+    let input = LibXML.decode(bytes, encoding: encoding)
+    try LibXML.refuseOversized(input.bytes)
     guard let ctxt = xmlNewParserCtxt() else { throw XMLError.outOfMemory }
     defer { xmlFreeParserCtxt(ctxt) }
     // A given encoding wins over the declaration (IGNORE_ENC, as in the streaming
@@ -71,16 +72,16 @@ public final class XMLDocument: @unchecked Sendable {
     let options = Int32(
       XML_PARSE_RECOVER.rawValue | XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue
         | XML_PARSE_NOWARNING.rawValue | XML_PARSE_NOCDATA.rawValue
-        | (encoding != nil ? XML_PARSE_IGNORE_ENC.rawValue : 0))
-    let doc: xmlDocPtr? = bytes.withUnsafeBufferPointer { buf in
+        | (input.encoding != nil ? XML_PARSE_IGNORE_ENC.rawValue : 0))
+    let doc: xmlDocPtr? = input.bytes.withUnsafeBufferPointer { buf in
       buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: max(buf.count, 1)) { p in
-        xmlCtxtReadMemory(ctxt, p, Int32(clamping: buf.count), url, encoding, options)
+        xmlCtxtReadMemory(ctxt, p, Int32(clamping: buf.count), url, input.encoding, options)
       }
     }
-    let message = LibXML.lastError(ctxt)
+    let message = LibXML.lastError(ctxt) ?? (input.clean ? nil : LibXML.conversionError)
     guard let doc else { throw XMLError.unparseable(message ?? "no document") }
     return XMLDocument(
-      doc: doc, wellFormed: ctxt.pointee.wellFormed != 0, firstError: message,
+      doc: doc, wellFormed: ctxt.pointee.wellFormed != 0 && input.clean, firstError: message,
       namespaceWellFormed: ctxt.pointee.nsWellFormed != 0)
   }
 
@@ -89,15 +90,18 @@ public final class XMLDocument: @unchecked Sendable {
     _ bytes: [UInt8], url: String? = nil, encoding: String? = nil
   ) throws(XMLError) -> XMLDocument {
     LibXML.setUp()
-    try LibXML.refuseOversized(bytes, html: true)
+    let input = LibXML.decode(bytes, encoding: encoding)
+    try LibXML.refuseOversized(input.bytes, html: true)
     guard let ctxt = htmlNewParserCtxt() else { throw XMLError.outOfMemory }
     defer { htmlFreeParserCtxt(ctxt) }
+    // With no encoding, a <meta> charset must not switch the parser to one the measure
+    // above did not read (a given encoding already wins over <meta>).
     let options = Int32(
       HTML_PARSE_RECOVER.rawValue | HTML_PARSE_NONET.rawValue | HTML_PARSE_NOERROR.rawValue
-        | HTML_PARSE_NOWARNING.rawValue)
-    let doc: htmlDocPtr? = bytes.withUnsafeBufferPointer { buf in
+        | HTML_PARSE_NOWARNING.rawValue | HTML_PARSE_IGNORE_ENC.rawValue)
+    let doc: htmlDocPtr? = input.bytes.withUnsafeBufferPointer { buf in
       buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: max(buf.count, 1)) { p in
-        htmlCtxtReadMemory(ctxt, p, Int32(clamping: buf.count), url, encoding, options)
+        htmlCtxtReadMemory(ctxt, p, Int32(clamping: buf.count), url, input.encoding, options)
       }
     }
     guard let doc else { throw XMLError.unparseable(LibXML.lastError(ctxt) ?? "no document") }
@@ -140,6 +144,11 @@ extension XMLDocument {
 public enum XMLError: Error, Sendable, Equatable {
   case outOfMemory
   case unparseable(String)
+}
+
+extension LibXML {
+  static let conversionError =
+    "input conversion failed: bytes the encoding cannot convert were replaced with U+FFFD"
 }
 
 extension XMLError {
@@ -300,6 +309,66 @@ enum LibXML {
     if streamed ? m.largestItem > maxElementsPerItem : m.elements > maxElements {
       throw .tooManyElements
     }
+  }
+
+  /// Bytes as libxml2 will read them, and the encoding to tell it.
+  struct Input {
+    var bytes: [UInt8]
+    var encoding: String?
+    /// False when bytes the encoding cannot convert were replaced with U+FFFD.
+    var clean = true
+  }
+
+  /// The document converted to UTF-8 up front, with libxml2's own converter for its
+  /// encoding, whenever it is not UTF-8 already: the markup measure reads bytes, and in
+  /// UTF-16, UTF-7 (`+ADw-` is `<`), EBCDIC and the like markup is not ASCII bytes.
+  /// 2.4 million elements written in UTF-7 went past the element limit and took 460 MB.
+  /// The encoding is the one given, else what libxml2 detects from the first four
+  /// bytes (a byte order mark, UTF-16/32 or EBCDIC markup). A name libxml2 does not
+  /// know is left to the parser, which refuses it.
+  static func decode(_ bytes: [UInt8], encoding: String?) -> Input {
+    let handler: xmlCharEncodingHandlerPtr?
+    if let encoding {
+      let name = encoding.lowercased()
+      if name == "utf-8" || name == "utf8" { return Input(bytes: bytes, encoding: encoding) }
+      handler = xmlFindCharEncodingHandler(encoding)
+    } else {
+      guard bytes.count >= 4 else { return Input(bytes: bytes, encoding: nil) }
+      let detected = xmlDetectCharEncoding(bytes, 4)
+      if detected == XML_CHAR_ENCODING_NONE || detected == XML_CHAR_ENCODING_UTF8 {
+        return Input(bytes: bytes, encoding: nil)
+      }
+      handler = xmlGetCharEncodingHandler(detected)
+    }
+    guard let handler else { return Input(bytes: bytes, encoding: encoding) }
+    defer { xmlCharEncCloseFunc(handler) }
+    guard let source = xmlBufferCreateSize(max(bytes.count, 1)),
+      let sink = xmlBufferCreateSize(bytes.count + bytes.count / 2 + 64)
+    else { return Input(bytes: bytes, encoding: encoding) }
+    defer {
+      xmlBufferFree(source)
+      xmlBufferFree(sink)
+    }
+    _ = xmlBufferAdd(source, bytes, Int32(clamping: bytes.count))
+    var clean = true
+    while true {
+      let before = xmlBufferLength(source)
+      if before == 0 { break }
+      _ = xmlCharEncInFunc(handler, sink, source)
+      if xmlBufferLength(source) < before { continue }
+      // No progress: a byte the encoding cannot convert, or a truncated last character.
+      clean = false
+      _ = xmlBufferAdd(sink, [0xEF, 0xBF, 0xBD], 3)
+      _ = xmlBufferShrink(source, 1)
+    }
+    let n = Int(xmlBufferLength(sink))
+    let out = [UInt8](unsafeUninitializedCapacity: n) { dst, count in
+      if n > 0, let src = xmlBufferContent(sink) {
+        dst.baseAddress!.initialize(from: src, count: n)
+      }
+      count = n
+    }
+    return Input(bytes: out, encoding: "UTF-8", clean: clean)
   }
 
   /// One-time, process-wide: initialize the parser and refuse every external entity.

@@ -14,6 +14,8 @@ public final class XMLStreamReader {
   let reader: xmlTextReaderPtr
   let buffer: UnsafeMutableBufferPointer<CChar>
   let errors = ErrorSink()
+  /// Bytes the encoding cannot convert were replaced: the document is not well-formed.
+  let replaced: Bool
   var view: XMLDocument?
 
   final class ErrorSink {
@@ -23,10 +25,11 @@ public final class XMLStreamReader {
 
   public init(_ bytes: [UInt8], url: String? = nil, encoding: String? = nil) throws(XMLError) {
     LibXML.setUp()
-    try LibXML.refuseOversized(bytes, streamed: true)
+    let input = LibXML.decode(bytes, encoding: encoding)
+    try LibXML.refuseOversized(input.bytes, streamed: true)
     // libxml2 reads the memory in place: give it a copy that lives as long as we do.
-    let buf = UnsafeMutableBufferPointer<CChar>.allocate(capacity: max(bytes.count, 1))
-    bytes.withUnsafeBufferPointer { src in
+    let buf = UnsafeMutableBufferPointer<CChar>.allocate(capacity: max(input.bytes.count, 1))
+    input.bytes.withUnsafeBufferPointer { src in
       _ = buf.withMemoryRebound(to: UInt8.self) { dst in dst.initialize(from: src) }
     }
     buffer = buf
@@ -34,15 +37,16 @@ public final class XMLStreamReader {
     // for xmlCtxtReadMemory.
     let options = Int32(
       XML_PARSE_NONET.rawValue | XML_PARSE_NOERROR.rawValue | XML_PARSE_NOWARNING.rawValue
-        | XML_PARSE_NOCDATA.rawValue | (encoding != nil ? XML_PARSE_IGNORE_ENC.rawValue : 0))
+        | XML_PARSE_NOCDATA.rawValue | (input.encoding != nil ? XML_PARSE_IGNORE_ENC.rawValue : 0))
     guard
       let r = xmlReaderForMemory(
-        buf.baseAddress, Int32(clamping: bytes.count), url, encoding, options)
+        buf.baseAddress, Int32(clamping: input.bytes.count), url, input.encoding, options)
     else {
       buf.deallocate()
       throw XMLError.outOfMemory
     }
     reader = r
+    replaced = !input.clean
     xmlTextReaderSetStructuredErrorHandler(
       r,
       { ctx, error in
@@ -60,9 +64,10 @@ public final class XMLStreamReader {
   }
 
   /// Errors (not warnings) seen so far: the document is not well-formed.
-  public var hadError: Bool { errors.count > 0 || failed }
+  public var hadError: Bool { errors.count > 0 || failed || replaced }
   public var firstError: String? {
-    errors.first ?? (failed ? "the reader stopped at an error" : nil)
+    errors.first ?? (replaced ? LibXML.conversionError : nil)
+      ?? (failed ? "the reader stopped at an error" : nil)
   }
   /// A read or skip returned -1. Not every fault reaches the error handler (a byte the
   /// declared encoding cannot convert, in an end tag after the last item, did not).
