@@ -244,11 +244,23 @@ public struct XMLNode: @unchecked Sendable {
         start: c, count: strlen(UnsafeRawPointer(c).assumingMemoryBound(to: CChar.self))))
   }
 
+  /// What one node inside an entity's replacement costs the budget besides its text:
+  /// an entity made of thousands of empty elements, referenced thousands of times, is
+  /// bounded by its size, not only by its text.
+  static let nodeCost = 16
+
   static func collectText(
     _ first: xmlNodePtr?, into out: inout String, depth: Int, budget: inout Int
   ) {
     var c = first
     while let n = c {
+      if depth > 0 {
+        guard budget >= nodeCost else {
+          budget = -1
+          return
+        }
+        budget -= nodeCost
+      }
       switch n.pointee.type {
       case XML_TEXT_NODE, XML_CDATA_SECTION_NODE:
         if let s = n.pointee.content {
@@ -265,26 +277,27 @@ public struct XMLNode: @unchecked Sendable {
       case XML_ELEMENT_NODE:
         collectText(n.pointee.children, into: &out, depth: depth, budget: &budget)
       case XML_ENTITY_REF_NODE:
-        // libxml2 links a reference to its declaration (an XML_ENTITY_DECL child)
-        // whose children are the parsed replacement text.
-        if depth < 4, budget > 0, n.pointee.children != nil {
-          collectText(n.pointee.children, into: &out, depth: depth + 1, budget: &budget)
-        }
-      case XML_ENTITY_DECL:
-        let ent = UnsafeMutableRawPointer(n).assumingMemoryBound(to: xmlEntity.self)
-        guard depth <= 4 else { break }
-        if ent.pointee.children != nil {
-          collectText(ent.pointee.children, into: &out, depth: depth, budget: &budget)
-        } else if let content = ent.pointee.content,
-          ent.pointee.etype == XML_INTERNAL_GENERAL_ENTITY
+        // libxml2 links a reference to its declaration (an XML_ENTITY_DECL), whose own
+        // children are the parsed replacement text. Only that declaration: its siblings
+        // are the DTD's other declarations (walking them read every entity declared
+        // after this one, and made a 2 KB document take minutes).
+        if depth < 4, budget > 0, let decl = n.pointee.children,
+          decl.pointee.type == XML_ENTITY_DECL
         {
-          let piece = String(cString: content)
-          guard budget >= piece.utf8.count else {
-            budget = -1
-            return
+          let ent = UnsafeMutableRawPointer(decl).assumingMemoryBound(to: xmlEntity.self)
+          if ent.pointee.children != nil {
+            collectText(ent.pointee.children, into: &out, depth: depth + 1, budget: &budget)
+          } else if let content = ent.pointee.content,
+            ent.pointee.etype == XML_INTERNAL_GENERAL_ENTITY
+          {
+            let piece = String(cString: content)
+            guard budget >= piece.utf8.count else {
+              budget = -1
+              return
+            }
+            budget -= piece.utf8.count
+            out += piece
           }
-          budget -= piece.utf8.count
-          out += piece
         }
       default: break
       }

@@ -185,6 +185,29 @@ func tempFile(_ name: String, _ contents: String) throws -> String {
     #expect(d.root?.text == "hello world!")
   }
 
+  /// A reference reads its own entity, not the declarations after it in the DTD (which
+  /// gave wrong text, and exponential time for a chain of a few hundred references).
+  @Test func aReferenceReadsOnlyItsEntity() throws {
+    let two = "<!DOCTYPE r [<!ENTITY nbsp \"&#160;\"><!ENTITY co \"Example Corp\">]><r>a&nbsp;b</r>"
+    #expect(try XMLDocument.parseXML(Array(two.utf8)).root?.text == "a\u{A0}b")
+    let chain =
+      "<!DOCTYPE r [<!ENTITY a \"x\"><!ENTITY b \"\(String(repeating: "&a;", count: 300))\">"
+      + "<!ENTITY c \"z\">]><r>&b;</r>"
+    #expect(
+      try XMLDocument.parseXML(Array(chain.utf8)).root?.text == String(repeating: "x", count: 300))
+  }
+
+  /// Nodes inside an entity cost the budget too, not only their text: an entity of
+  /// thousands of empty elements referenced a hundred times is not walked a hundred times.
+  @Test func emptyEntityNodesSpendTheBudget() throws {
+    let doc =
+      "<!DOCTYPE r [<!ENTITY e \"\(String(repeating: "<b/>", count: 20_000))y\">]><r>"
+      + String(repeating: "&e;", count: 100) + "</r>"
+    let text = try XMLDocument.parseXML(Array(doc.utf8)).root?.text ?? ""
+    #expect(text.hasPrefix("y"))
+    #expect(text.count < 10)
+  }
+
   @Test func recoveringParserReportsBozo() throws {
     let d = try XMLDocument.parseXML(Array("<r><a>open</r".utf8))
     #expect(!d.wellFormed)
