@@ -323,15 +323,16 @@ enum LibXML {
   /// encoding, whenever it is not UTF-8 already: the markup measure reads bytes, and in
   /// UTF-16, UTF-7 (`+ADw-` is `<`), EBCDIC and the like markup is not ASCII bytes.
   /// 2.4 million elements written in UTF-7 went past the element limit and took 460 MB.
-  /// The encoding is the one given, else what libxml2 detects from the first four
-  /// bytes (a byte order mark, UTF-16/32 or EBCDIC markup). A name libxml2 does not
-  /// know is left to the parser, which refuses it.
+  /// The encoding is the one given (read as the superset browsers use, see
+  /// `webSuperset`), else what libxml2 detects from the first four bytes (a byte order
+  /// mark, UTF-16/32 or EBCDIC markup). A name libxml2 does not know is left to the
+  /// parser, which refuses it.
   static func decode(_ bytes: [UInt8], encoding: String?) -> Input {
     let handler: xmlCharEncodingHandlerPtr?
     if let encoding {
       let name = encoding.lowercased()
       if name == "utf-8" || name == "utf8" { return Input(bytes: bytes, encoding: encoding) }
-      handler = xmlFindCharEncodingHandler(encoding)
+      handler = xmlFindCharEncodingHandler(webSuperset[name] ?? encoding)
     } else {
       guard bytes.count >= 4 else { return Input(bytes: bytes, encoding: nil) }
       let detected = xmlDetectCharEncoding(bytes, 4)
@@ -342,33 +343,102 @@ enum LibXML {
     }
     guard let handler else { return Input(bytes: bytes, encoding: encoding) }
     defer { xmlCharEncCloseFunc(handler) }
-    guard let source = xmlBufferCreateSize(max(bytes.count, 1)),
-      let sink = xmlBufferCreateSize(bytes.count + bytes.count / 2 + 64)
-    else { return Input(bytes: bytes, encoding: encoding) }
+    guard let (out, clean) = convert(bytes, with: handler) else {
+      return Input(bytes: bytes, encoding: encoding)
+    }
+    return Input(bytes: out, encoding: "UTF-8", clean: clean)
+  }
+
+  /// Legacy encodings as browsers read them (the WHATWG Encoding Standard): the names
+  /// documents give mean the vendor supersets (Shift_JIS pages hold CP932's ① and 髙,
+  /// which strict Shift_JIS cannot convert).
+  static let webSuperset: [String: String] = {
+    var m: [String: String] = [:]
+    for (target, labels) in [
+      ("CP932", ["shift_jis", "shift-jis", "sjis", "x-sjis", "ms_kanji", "csshiftjis", "ms932"]),
+      (
+        "CP949",
+        [
+          "euc-kr", "ks_c_5601-1987", "ks_c_5601-1989", "ksc5601", "ksc_5601", "korean",
+          "iso-ir-149", "csksc56011987", "windows-949", "csEUCKR",
+        ]
+      ),
+      (
+        "GB18030",
+        [
+          "gb2312", "gb_2312", "gb_2312-80", "chinese", "csgb2312", "csiso58gb231280",
+          "iso-ir-58", "x-gbk", "gbk", "cp936", "ms936", "windows-936",
+        ]
+      ),
+      ("BIG5-HKSCS", ["big5", "cn-big5", "csbig5", "x-x-big5"]),
+      ("WINDOWS-1254", ["iso-8859-9", "iso8859-9", "iso_8859-9", "latin5", "l5", "iso-ir-148"]),
+      ("WINDOWS-874", ["tis-620", "iso-8859-11", "iso8859-11", "dos-874"]),
+      (
+        "WINDOWS-1252",
+        [
+          "iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "l1", "us-ascii", "ascii",
+          "cp819", "ibm819", "iso-ir-100", "csisolatin1",
+        ]
+      ),
+    ] {
+      for label in labels { m[label.lowercased()] = target }
+    }
+    return m
+  }()
+
+  /// Bytes a converter cannot convert that are replaced before the rest is dropped.
+  static let maxReplacements = 1 << 16
+
+  /// `bytes` converted to UTF-8 by `handler`, a chunk at a time from an offset (no
+  /// buffer shifting per bad byte: that was quadratic, 45 s for 1 MB of them). A byte the
+  /// converter refuses becomes U+FFFD; past `maxReplacements` the rest is dropped.
+  static func convert(
+    _ bytes: [UInt8], with handler: xmlCharEncodingHandlerPtr
+  ) -> (bytes: [UInt8], clean: Bool)? {
+    let big = 1 << 16
+    let small = 16
+    guard let source = xmlBufferCreateSize(big + 1), let sink = xmlBufferCreateSize(4 * big)
+    else { return nil }
     defer {
       xmlBufferFree(source)
       xmlBufferFree(sink)
     }
-    _ = xmlBufferAdd(source, bytes, Int32(clamping: bytes.count))
-    var clean = true
-    while true {
-      let before = xmlBufferLength(source)
-      if before == 0 { break }
-      _ = xmlCharEncInFunc(handler, sink, source)
-      if xmlBufferLength(source) < before { continue }
-      // No progress: a byte the encoding cannot convert, or a truncated last character.
-      clean = false
-      _ = xmlBufferAdd(sink, [0xEF, 0xBF, 0xBD], 3)
-      _ = xmlBufferShrink(source, 1)
-    }
-    let n = Int(xmlBufferLength(sink))
-    let out = [UInt8](unsafeUninitializedCapacity: n) { dst, count in
-      if n > 0, let src = xmlBufferContent(sink) {
-        dst.baseAddress!.initialize(from: src, count: n)
+    var out: [UInt8] = []
+    out.reserveCapacity(bytes.count + bytes.count / 2)
+    var offset = 0
+    var chunk = big
+    var replaced = 0
+    bytes.withUnsafeBufferPointer { b in
+      guard let base = b.baseAddress else { return }
+      while offset < b.count {
+        let length = min(chunk, b.count - offset)
+        xmlBufferEmpty(source)
+        xmlBufferEmpty(sink)
+        _ = xmlBufferAdd(source, base + offset, Int32(length))
+        _ = xmlCharEncInFunc(handler, sink, source)
+        let consumed = length - Int(xmlBufferLength(source))
+        let written = Int(xmlBufferLength(sink))
+        if written > 0, let content = xmlBufferContent(sink) {
+          out.append(contentsOf: UnsafeBufferPointer(start: content, count: written))
+        }
+        offset += consumed
+        if consumed > 0 {
+          if consumed == length { chunk = min(chunk * 2, big) }
+          continue
+        }
+        // Nothing converted from at least `small` bytes (or the last few): a byte the
+        // encoding cannot convert, or a truncated last character.
+        replaced += 1
+        if replaced > maxReplacements {
+          offset = b.count
+          break
+        }
+        out += [0xEF, 0xBF, 0xBD]
+        offset += 1
+        chunk = small
       }
-      count = n
     }
-    return Input(bytes: out, encoding: "UTF-8", clean: clean)
+    return (out, replaced == 0)
   }
 
   /// One-time, process-wide: initialize the parser and refuse every external entity.

@@ -185,6 +185,36 @@ func tempFile(_ name: String, _ contents: String) throws -> String {
     #expect(d.root?.text == "hello world!")
   }
 
+  /// Legacy encodings are read as the supersets browsers use: Shift_JIS pages hold
+  /// CP932's ① and 髙, EUC-KR ones CP949's 똠, GB2312 ones GBK's 镕.
+  @Test func legacyEncodingsReadAsTheirWebSupersets() throws {
+    let cases: [(String, [UInt8], String)] = [
+      ("Shift_JIS", [0x87, 0x40, 0xFB, 0xFC], "①髙"),
+      ("EUC-KR", [0x8C, 0x63], "똠"),
+      ("gb2312", [0xE9, 0x46], "镕"),
+      ("ISO-8859-1", [0x93, 0x61, 0x94], "\u{201C}a\u{201D}"),
+    ]
+    for (encoding, text, expected) in cases {
+      let doc = try XMLDocument.parseXML(
+        Array("<r>".utf8) + text + Array("</r>".utf8), encoding: encoding)
+      #expect(doc.wellFormed, "\(encoding)")
+      #expect(doc.root?.text == expected, "\(encoding)")
+      let page = try XMLDocument.parseHTML(
+        Array("<p>".utf8) + text + Array("</p>".utf8), encoding: encoding)
+      #expect(page.root?.text == expected, "\(encoding)")
+    }
+  }
+
+  /// Each unconvertible byte becomes one U+FFFD and conversion goes on after it (one
+  /// replacement at a time used to shift the whole rest of the document: quadratic).
+  @Test func everyBadByteIsReplacedOnce() throws {
+    let bad = [UInt8](repeating: 0xFF, count: 50_000)
+    let doc = try XMLDocument.parseXML(
+      Array("<r>a".utf8) + bad + Array("b</r>".utf8), encoding: "Shift_JIS")
+    #expect(!doc.wellFormed)
+    #expect(doc.root?.text == "a" + String(repeating: "\u{FFFD}", count: 50_000) + "b")
+  }
+
   /// A reference reads its own entity, not the declarations after it in the DTD (which
   /// gave wrong text, and exponential time for a chain of a few hundred references).
   @Test func aReferenceReadsOnlyItsEntity() throws {
