@@ -40,8 +40,9 @@ public enum FeedParser {
       let marks = leadingUTF8BOMs(bytes)
       var feed = try JSONFeedParser.parse(marks == 0 ? bytes : Array(bytes[marks...]), url: url)
       if feed.entries.count > maxItems {
-        feed.droppedItems = feed.entries.count - maxItems
-        feed.entries.removeLast(feed.droppedItems)
+        let extra = feed.entries.count - maxItems
+        feed.droppedItems += extra
+        feed.entries.removeLast(extra)
       }
       return feed
     }

@@ -3,6 +3,15 @@ import Foundation
 /// JSON Feed 1.0 and 1.1 (https://jsonfeed.org/version/1.1).
 enum JSONFeedParser {
   static func parse(_ bytes: [UInt8], url: String?) throws(FeedParseError) -> ParsedFeed {
+    let trimmed = JSONFeedBounds.trim(bytes, keepItems: FeedParser.maxItems)
+    if trimmed.containers > JSONFeedBounds.maxContainers
+      || trimmed.values > JSONFeedBounds.maxValues
+    {
+      throw .notAFeed(
+        "JSON too large: more than \(JSONFeedBounds.maxContainers) objects and arrays or \(JSONFeedBounds.maxValues) values besides the first \(FeedParser.maxItems) items"
+      )
+    }
+    let bytes = trimmed.bytes
     // Strict first; one bad value (a lone surrogate escape, a number past Double's range,
     // a byte that is not UTF-8, a raw control character) must not lose every item, so a
     // document JSONSerialization refuses is repaired once and tried again (bozo).
@@ -23,6 +32,7 @@ enum JSONFeedParser {
       throw .notAFeed("JSON is not a JSON Feed")
     }
     var feed = ParsedFeed()
+    feed.droppedItems = trimmed.droppedItems
     feed.bozo = repaired
     feed.bozoMessage = repaired ? "invalid JSON repaired" : nil
     feed.format = version.hasSuffix("/1.1") ? .json11 : .json10

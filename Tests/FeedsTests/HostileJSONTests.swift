@@ -109,4 +109,34 @@ import Testing
       }
     }
   }
+  /// JSONSerialization takes about 1.3 KB an object: 10 MB of tiny items took 2 GB. The
+  /// items array is cut after the items kept before it is read (the rest only counted,
+  /// whatever they hold), and a document still too large is refused with a clear error.
+  @Test func itemsPastTheLimitAreCutBeforeReading() throws {
+    let odd = #"{"id": "x", "tags": ["a,b", "]", {"k": [1, 2]}], "title": "}\"]"}"#
+    let items = (0..<1200).map { #"{"id": "\#($0)", "url": "https://kiln.test/\#($0)"}"# }
+    let doc =
+      #"{"version": "https://jsonfeed.org/version/1.1", "items": ["#
+      + items.joined(separator: ",") + ","
+      + Array(repeating: odd, count: 300).joined(separator: ",")
+      + #"], "title": "After"}"#
+    let feed = try parse(Array(doc.utf8))
+    #expect(feed.entries.count == FeedParser.maxItems)
+    #expect(feed.droppedItems == 1500 - FeedParser.maxItems)
+    #expect(feed.entries.last?.link == "https://kiln.test/999")
+    #expect(feed.title == "After")
+    let trimmed = JSONFeedBounds.trim(Array(doc.utf8), keepItems: FeedParser.maxItems)
+    #expect(trimmed.containers == FeedParser.maxItems + 2)
+  }
+
+  @Test func tooManyObjectsOutsideTheItemsAreRefused() {
+    let junk = Array(repeating: "{}", count: JSONFeedBounds.maxContainers).joined(separator: ",")
+    let doc = Array(
+      #"{"version": "https://jsonfeed.org/version/1", "junk": [\#(junk)], "items": []}"#.utf8)
+    #expect(throws: FeedParseError.self) { try parse(doc) }
+    let strings = Array(repeating: #""s""#, count: JSONFeedBounds.maxValues).joined(separator: ",")
+    let many = Array(
+      #"{"version": "https://jsonfeed.org/version/1", "junk": [\#(strings)], "items": []}"#.utf8)
+    #expect(throws: FeedParseError.self) { try parse(many) }
+  }
 }
