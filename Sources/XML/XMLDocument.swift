@@ -156,7 +156,7 @@ extension XMLError {
     "an element with more than \(LibXML.maxAttributes) attributes (libxml2 checks them for duplicates in quadratic time)"
   )
   static let tooManyElements = XMLError.unparseable(
-    "more than \(LibXML.maxElementsPerItem) elements in one item or \(LibXML.maxElements) in the document (each costs about 175 bytes in libxml2's tree)"
+    "more than \(LibXML.maxNodesPerItem) elements and attributes in one item or \(LibXML.maxNodes) in the document (each costs about 400 bytes parsed)"
   )
 }
 
@@ -166,31 +166,35 @@ enum LibXML {
   /// hours. Real elements carry a few dozen.
   static let maxAttributes = 1000
 
-  /// Elements a document parsed whole may hold, and one RSS item or Atom entry read by
-  /// the streaming reader (which holds one item's tree at a time). libxml2's tree takes
-  /// about 175 bytes an element: 2.4 million empty elements in one 9.6 MB description
-  /// took 420 MB. A 100,000-item feed holds about 600,000.
-  static let maxElements = 750_000
-  static let maxElementsPerItem = 250_000
+  /// Nodes (elements and attributes) a document parsed whole may hold, and one RSS item
+  /// or Atom entry read by the streaming reader (which holds one item's tree at a time).
+  /// libxml2 and the page tree built from it take about 400 bytes an element with its
+  /// text: 740,000 small elements took 304 MB, and an attribute costs about as much.
+  static let maxNodes = 400_000
+  static let maxNodesPerItem = 250_000
 
   /// What `measure` finds in a document's markup.
   struct Markup: Equatable {
-    /// Start tags in all.
-    var elements = 0
-    /// The most start tags between two `item` or `entry` start tags (any prefix).
+    /// Start tags and their attributes, in all.
+    var nodes = 0
+    /// The most nodes between two `item` or `entry` start tags (any prefix).
     var largestItem = 0
-    /// The most attributes on one start tag (counted as the tokens after its name,
-    /// quoted values skipped). Measuring stops at the first tag over `maxAttributes`.
+    /// The most attributes on one start tag. Measuring stops at the first tag over
+    /// `maxAttributes`.
     var mostAttributes = 0
   }
 
   /// Start tags and their attributes in `bytes` (an ASCII-compatible encoding), read the
-  /// way libxml2's parser will read them, so that text which only looks like markup is
-  /// not counted: comments are stepped over; for the XML parser CDATA sections and
-  /// processing instructions too; for the HTML parser the content of `script` and `style`
-  /// (raw text up to the matching end tag, which holds `i<n` in a real page's scripts),
-  /// but not CDATA sections (libxml2's HTML parser reads the tags in them). Text between
-  /// tags is skipped with `memchr`.
+  /// way libxml2's parser will read them, erring towards counting more: a tag's
+  /// attributes follow libxml2's grammar (a quote opens a value only after `=`; no space
+  /// is needed after a quoted value); comments are stepped over (for the HTML parser up
+  /// to `-->` or `--!>`, whichever comes first); for the XML parser CDATA sections and
+  /// processing instructions too; for the HTML parser the content of `script` and
+  /// `style` (raw text up to `</script` or `</style`, which holds `i<n` in a real page's
+  /// scripts; none when `</` follows at once, as libxml2 then reads an end tag), but not
+  /// CDATA sections (libxml2's HTML parser reads the tags in them). Names may start with
+  /// a letter, `_`, `:` or `.`, and in XML any non-ASCII byte. Text between tags is
+  /// skipped with `memchr`.
   static func measure(_ bytes: [UInt8], html: Bool) -> Markup {
     bytes.withUnsafeBufferPointer { b -> Markup in
       guard let base = b.baseAddress else { return Markup() }
@@ -200,13 +204,17 @@ enum LibXML {
       var segment = 0
       var i = 0
       @inline(__always) func lower(_ c: UInt8) -> UInt8 { c | 0x20 }
-      @inline(__always) func isLetter(_ c: UInt8) -> Bool { lower(c) >= 0x61 && lower(c) <= 0x7A }
+      @inline(__always) func isLetter(_ c: UInt8) -> Bool {
+        lower(c) >= 0x61 && lower(c) <= 0x7A
+      }
       @inline(__always) func isSpace(_ c: UInt8) -> Bool {
         c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D
       }
-      func skip(past needle: StaticString, from: Int) -> Int {
-        guard let at = ByteSearch.find(needle, in: raw, from: from) else { return n }
-        return at + needle.utf8CodeUnitCount
+      @inline(__always) func isNameStart(_ c: UInt8) -> Bool {
+        isLetter(c) || c == 0x5F || c == 0x3A || c == 0x2E || (!html && c >= 0x80)
+      }
+      func find(_ needle: StaticString, from: Int) -> Int? {
+        ByteSearch.find(needle, in: raw, from: from)
       }
       /// Whether `b[at...]` starts with `word` (lower-case ASCII letters), in any case.
       func startsWith(_ word: StaticString, at: Int) -> Bool {
@@ -215,14 +223,18 @@ enum LibXML {
         for k in 0..<w.count where lower(b[at + k]) != w[k] { return false }
         return true
       }
-      /// The offset just past `</word` (any case) from `from`, or `n`.
-      func skip(toEndTag word: StaticString, from: Int) -> Int {
+      /// The offset of `</word` (any case) from `from`, or `n`.
+      func endTag(_ word: StaticString, from: Int) -> Int {
         var j = from
         while j < n, let p = memchr(base + j, 0x3C, n - j) {
           j = base.distance(to: p.assumingMemoryBound(to: UInt8.self)) + 1
           if j < n, b[j] == 0x2F, startsWith(word, at: j + 1) { return j }
         }
         return n
+      }
+      func count(_ nodes: Int) {
+        m.nodes += nodes
+        segment += nodes
       }
       while i < n {
         guard let p = memchr(base + i, 0x3C, n - i) else { break }
@@ -231,24 +243,27 @@ enum LibXML {
         let c = b[i]
         if c == 0x21 {  // <!
           if i + 2 < n, b[i + 1] == 0x2D, b[i + 2] == 0x2D {  // <!--
-            i = skip(past: "-->", from: i + 3)
-          } else if !html, i + 3 < n, b[i + 1] == 0x5B, b[i + 2] == 0x43, b[i + 3] == 0x44 {
-            i = skip(past: "]]>", from: i + 8)  // <![CDATA[
+            let end = find("-->", from: i + 3).map { $0 + 3 } ?? n
+            let bang = html ? find("--!>", from: i + 3).map { $0 + 4 } ?? n : n
+            i = min(end, bang)
+          } else if !html, i + 7 < n, b[i + 1] == 0x5B, b[i + 7] == 0x5B,
+            b[i + 2..<i + 7].elementsEqual("CDATA".utf8)
+          {
+            i = find("]]>", from: i + 8).map { $0 + 3 } ?? n  // <![CDATA[
           }
           continue
         }
-        if c == 0x3F && !html {  // <?
-          i = skip(past: "?>", from: i + 1)
+        if c == 0x3F && !html {  // <?name ... ?>
+          if i + 1 < n, isNameStart(b[i + 1]) { i = find("?>", from: i + 2).map { $0 + 2 } ?? n }
           continue
         }
-        guard isLetter(c) || (c == 0x5F && !html) else { continue }
-        m.elements += 1
+        guard isNameStart(c) else { continue }
         // The name, and its local part: after the last ':'.
         let name = i
         var local = i
         while i < n {
           let d = b[i]
-          if d == 0x3A { local = i + 1 } else if d <= 0x20 || d == 0x3E || d == 0x2F { break }
+          if d == 0x3A { local = i + 1 } else if isSpace(d) || d == 0x3E || d == 0x2F { break }
           i += 1
         }
         let nameLength = i - name
@@ -262,35 +277,63 @@ enum LibXML {
           m.largestItem = max(m.largestItem, segment)
           segment = 0
         }
-        segment += 1
-        // Attributes, up to the tag's '>'.
-        var count = 0
-        var quote: UInt8 = 0
-        var space = false
+        // Attributes, up to the tag's '>' (or '/>'): libxml2's grammar.
+        var attributes = 0
+        var empty = false
         while i < n {
-          let c = b[i]
-          if quote != 0 {
-            if c == quote { quote = 0 }
-          } else if c == 0x22 || c == 0x27 {
-            quote = c
-          } else if c == 0x3E {
-            break
-          } else if isSpace(c) {
-            space = true
-          } else if space {
-            space = false
-            if c != 0x2F && c != 0x3D { count += 1 }
+          let d = b[i]
+          if isSpace(d) {
+            i += 1
+            continue
           }
-          i += 1
+          if d == 0x3E { break }
+          if d == 0x2F && i + 1 < n && b[i + 1] == 0x3E {
+            empty = true
+            i += 1
+            break
+          }
+          if isNameStart(d) || (html && d >= 0x80) {
+            attributes += 1
+            i += 1
+            while i < n, !isSpace(b[i]), b[i] != 0x3D, b[i] != 0x3E,
+              !(b[i] == 0x2F && i + 1 < n && b[i + 1] == 0x3E)
+            {
+              i += 1
+            }
+            var j = i
+            while j < n, isSpace(b[j]) { j += 1 }
+            guard j < n, b[j] == 0x3D else { continue }  // no value
+            j += 1
+            while j < n, isSpace(b[j]) { j += 1 }
+            if j < n, b[j] == 0x22 || b[j] == 0x27 {
+              i =
+                (memchr(base + j + 1, Int32(b[j]), n - j - 1)).map {
+                  base.distance(to: $0.assumingMemoryBound(to: UInt8.self)) + 1
+                } ?? n
+            } else {
+              i = j
+              while i < n, !isSpace(b[i]), b[i] != 0x3E { i += 1 }
+            }
+          } else {
+            // Not a name: libxml2 skips to the next space or the tag's end.
+            while i < n, !isSpace(b[i]), b[i] != 0x3E,
+              !(b[i] == 0x2F && i + 1 < n && b[i + 1] == 0x3E)
+            {
+              i += 1
+            }
+          }
         }
-        m.mostAttributes = max(m.mostAttributes, count)
-        if count > maxAttributes { break }
-        // `<script/>` is empty for libxml2; `<script>`'s content is raw text.
-        guard html, i < n, b[i - 1] != 0x2F else { continue }
+        m.mostAttributes = max(m.mostAttributes, attributes)
+        count(1 + attributes)
+        if attributes > maxAttributes { break }
+        // `<script/>` is empty for libxml2; `<script>`'s content is raw text unless an
+        // end tag follows at once.
+        guard html, !empty, i + 1 < n, !(b[i + 1] == 0x3C && i + 2 < n && b[i + 2] == 0x2F)
+        else { continue }
         if nameLength == 6 && startsWith("script", at: name) {
-          i = skip(toEndTag: "script", from: i)
+          i = endTag("script", from: i + 1)
         } else if nameLength == 5 && startsWith("style", at: name) {
-          i = skip(toEndTag: "style", from: i)
+          i = endTag("style", from: i + 1)
         }
       }
       m.largestItem = max(m.largestItem, segment)
@@ -299,14 +342,14 @@ enum LibXML {
   }
 
   /// Throws for a document libxml2 would spend quadratic time or too much memory on:
-  /// an element with too many attributes, or too many elements in the document (parsed
+  /// an element with too many attributes, or too many nodes in the document (parsed
   /// whole) or in one item (`streamed`: the reader holds one item's tree at a time).
   static func refuseOversized(_ bytes: [UInt8], html: Bool = false, streamed: Bool = false)
     throws(XMLError)
   {
     let m = measure(bytes, html: html)
     if m.mostAttributes > maxAttributes { throw .tooManyAttributes }
-    if streamed ? m.largestItem > maxElementsPerItem : m.elements > maxElements {
+    if streamed ? m.largestItem > maxNodesPerItem : m.nodes > maxNodes {
       throw .tooManyElements
     }
   }

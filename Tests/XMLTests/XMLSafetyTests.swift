@@ -19,7 +19,7 @@ func tempFile(_ name: String, _ contents: String) throws -> String {
   @Test func tooManyElementsAreRefusedBeforeParsing() throws {
     let wide = Array(
       ("<rss><channel><item><title>a</title><description>"
-        + String(repeating: "<a/>", count: LibXML.maxElementsPerItem + 10)
+        + String(repeating: "<a/>", count: LibXML.maxNodesPerItem + 10)
         + "</description></item></channel></rss>").utf8)
     #expect(throws: XMLError.tooManyElements) { try XMLStreamReader(wide) }
     // As many elements spread over small items stream; the DOM parser counts them all.
@@ -28,7 +28,7 @@ func tempFile(_ name: String, _ contents: String) throws -> String {
         + String(repeating: "<item><title>t</title><a/><a/><a/></item>", count: 190_000)
         + "</channel></rss>").utf8)
     let counts = LibXML.measure(spread, html: false)
-    #expect(counts.elements == 190_000 * 5 + 2)
+    #expect(counts.nodes == 190_000 * 5 + 2)
     #expect(counts.largestItem == 5)
     _ = try XMLStreamReader(spread)
     #expect(throws: XMLError.tooManyElements) { try XMLDocument.parseXML(spread) }
@@ -40,7 +40,7 @@ func tempFile(_ name: String, _ contents: String) throws -> String {
       ("<feed><atom:entry><t/></atom:entry><!-- <a><b><c> --><entry>"
         + "<![CDATA[<p><p><p>]]><?pi <q><r>?><x/><y/></entry></feed>").utf8)
     let counts = LibXML.measure(doc, html: false)
-    #expect(counts.elements == 6)  // feed, atom:entry, t, entry, x, y
+    #expect(counts.nodes == 6)  // feed, atom:entry, t, entry, x, y
     #expect(counts.largestItem == 3)  // entry, x, y
   }
 
@@ -56,7 +56,7 @@ func tempFile(_ name: String, _ contents: String) throws -> String {
         + "<body><p>Kept text</p></body></html>").utf8)
     let counts = LibXML.measure(page, html: true)
     #expect(counts.mostAttributes == 1)  // type
-    #expect(counts.elements == 6)
+    #expect(counts.nodes == 7)  // html, head, style, SCRIPT, its type, body, p
     let doc = try XMLDocument.parseHTML(page)
     #expect(doc.root?.name == "html")
     // XML has no raw text elements: there the script's `<arguments` is a start tag.
@@ -67,14 +67,64 @@ func tempFile(_ name: String, _ contents: String) throws -> String {
     #expect(throws: XMLError.tooManyAttributes) { try XMLDocument.parseHTML(after) }
   }
 
+  /// Attributes are counted by libxml2's grammar: a quote opens a value only after `=`
+  /// (an unquoted `Don't` in a real page's <meta> made the rest of the page count as
+  /// its attributes), and a quoted value needs no space after it (`a0=""a1=""` hid
+  /// 60,000 attributes that took libxml2 27 s).
+  @Test func attributesAreCountedAsLibXML2ReadsThem() throws {
+    let words = String(repeating: "word, ", count: 1500)
+    let page = Array(
+      ("<html><head><meta name=description content=Don't-Look-Up-review>"
+        + "<script type=\"application/ld+json\">{\"headline\": \"It's\", \"body\": \"\(words)\"}</script>"
+        + "</head><body><p>Text it's \(words)</p></body></html>").utf8)
+    #expect(LibXML.measure(page, html: true).mostAttributes == 2)
+    #expect(try XMLDocument.parseHTML(page).root?.name == "html")
+    let many = 5000
+    let hidden: [String] = [
+      "<p " + (0..<many).map { "a\($0)=\"\"" }.joined() + ">",  // glued
+      "<img alt=don't " + String(repeating: "x ", count: many) + "'>",  // quote inside a value
+      "<p a\"b=1 " + String(repeating: "x ", count: many) + "\">",
+      "<!-- c --!><p " + String(repeating: "x ", count: many) + "> -->",  // --!> ends it
+      "<div><script></div><p " + String(repeating: "x ", count: many) + "></script>",
+    ]
+    for doc in hidden {
+      #expect(throws: XMLError.tooManyAttributes, "\(doc.prefix(30))") {
+        try XMLDocument.parseHTML(Array(doc.utf8))
+      }
+    }
+  }
+
+  /// Markup the measure once skipped although libxml2 reads it: names starting with a
+  /// non-ASCII letter or ':', a `<![CD` that opens no CDATA section, a `<?` that opens
+  /// no processing instruction. And attributes count as nodes: elements of 1,000
+  /// attributes each took 422 MB within the element limit.
+  @Test func everyNodeLibXML2BuildsIsCounted() {
+    let n = 1000
+    for (doc, nodes) in [
+      ("<r>" + String(repeating: "<é/>", count: n) + "</r>", n + 1),
+      ("<r>" + String(repeating: "<:b/>", count: n) + "</r>", n + 1),
+      ("<r><![CDz " + String(repeating: "<a/>", count: n) + "]]></r>", n + 1),
+      ("<r><? " + String(repeating: "<a/>", count: n) + "?></r>", n + 1),
+      ("<r><?pi " + String(repeating: "<a/>", count: n) + "?></r>", 1),
+      ("<r " + String(repeating: "a=\"1\" ", count: 5) + "/>", 6),
+    ] {
+      #expect(LibXML.measure(Array(doc.utf8), html: false).nodes == nodes, "\(doc.prefix(12))")
+    }
+    let attributes = String(
+      repeating: "<a " + (0..<999).map { "a\($0)=\"\"" }.joined(separator: " ") + "/>", count: 500)
+    #expect(throws: XMLError.tooManyElements) {
+      try XMLDocument.parseXML(Array(("<r>" + attributes + "</r>").utf8))
+    }
+  }
+
   /// libxml2's HTML parser reads the tags inside `<![CDATA[` (it has no CDATA
   /// sections), so for it they count.
   @Test func cdataSectionsHoldElementsForTheHTMLParser() {
     let page = Array(
-      ("<p><![CDATA[" + String(repeating: "<a/>", count: LibXML.maxElements + 10) + "]]></p>")
+      ("<p><![CDATA[" + String(repeating: "<a/>", count: LibXML.maxNodes + 10) + "]]></p>")
         .utf8)
-    #expect(LibXML.measure(page, html: false).elements == 1)
-    #expect(LibXML.measure(page, html: true).elements == LibXML.maxElements + 11)
+    #expect(LibXML.measure(page, html: false).nodes == 1)
+    #expect(LibXML.measure(page, html: true).nodes == LibXML.maxNodes + 11)
     #expect(throws: XMLError.tooManyElements) { try XMLDocument.parseHTML(page) }
   }
 
@@ -93,7 +143,7 @@ func tempFile(_ name: String, _ contents: String) throws -> String {
     #expect(doc.root?.text == "Café")
     let wide = utf7(
       "<rss><channel><item><description>"
-        + String(repeating: "<a/>", count: LibXML.maxElementsPerItem + 10)
+        + String(repeating: "<a/>", count: LibXML.maxNodesPerItem + 10)
         + "</description></item></channel></rss>")
     #expect(throws: XMLError.tooManyElements) { try XMLStreamReader(wide, encoding: "UTF-7") }
     let attributes = utf7("<p \(String(repeating: " x", count: 5000))>text</p>")
