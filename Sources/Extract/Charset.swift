@@ -79,9 +79,11 @@ enum Charset {
     return nil
   }
 
-  /// Scans the first 4 KiB for a `<meta>` that declares a charset.
+  /// Scans the first 64 KiB for a `<meta>` that declares a charset. Not only the first
+  /// kilobytes browsers prescan: they also switch when the parser meets a later <meta>,
+  /// and pages put tens of kilobytes of script before theirs.
   static func metaCharset(_ bytes: [UInt8]) -> String? {
-    let limit = min(bytes.count, 4096)
+    let limit = min(bytes.count, 65536)
     var i = 0
     while i + 5 < limit {
       // Skip comments so a commented-out meta does not count.

@@ -24,6 +24,18 @@ import Testing
     #expect(p.text.contains("Crème brûlée"))
   }
 
+  /// Pages put tens of kilobytes of script before their <meta charset>.
+  @Test func aMetaCharsetAfterLongScriptsCounts() throws {
+    let script =
+      "<script>" + String(repeating: "window.dataLayer.push({a: 1});\n", count: 300) + "</script>"
+    var page = Array("<html><head>\(script)<meta charset=\"shift_jis\"><title>".utf8)
+    page += [0x93, 0xFA, 0x96, 0x7B]  // 日本 in Shift_JIS
+    page += Array("</title></head><body><article>\(prose("Japan"))</article></body></html>".utf8)
+    let p = try extract(page)
+    #expect(p.encoding == "shift_jis")
+    #expect(p.title == "日本")
+  }
+
   @Test func httpEquivContentTypeDeclaresTheCharset() throws {
     let meta = "<meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1252\">"
     let p = try extract(latin1Page(meta: meta))
