@@ -30,6 +30,24 @@ func activeHTML(in body: String, using regexes: [Regex<AnyRegexOutput>]) -> Stri
 }
 
 @Suite struct MarkdownConverterTests {
+  /// Quotes and lists nested past `maxNesting` read as their parent's blocks: every level
+  /// re-indented everything inside it (100 levels around 8,000 paragraphs: 100 s).
+  @Test func deepQuotesAndListsStopIndentingAtTheCap() {
+    let deep = 50
+    let quotes = md(
+      String(repeating: "<blockquote>", count: deep) + "<p>inner</p>"
+        + String(repeating: "</blockquote>", count: deep))
+    let prefix = String(repeating: "> ", count: Renderer.maxNesting)
+    #expect(quotes == prefix + "inner")
+    let lists = md(
+      String(repeating: "<ul><li>", count: deep) + "leaf"
+        + String(repeating: "</li></ul>", count: deep))
+    let lines = lists.split(separator: "\n")
+    #expect(lines.last?.hasSuffix("leaf") == true)
+    #expect((lines.map { $0.prefix { $0 == " " }.count }.max() ?? 0) <= 2 * Renderer.maxNesting)
+    #expect(md("<blockquote><blockquote><p>two</p></blockquote></blockquote>") == "> > two")
+  }
+
   @Test func paragraphsAreSeparatedByOneBlankLine() {
     #expect(md("<p>One\n  two</p>\n\n<p>Three</p><div>Four</div>") == "One two\n\nThree\n\nFour")
   }
