@@ -18,9 +18,9 @@ enum JSONFeedBounds {
   }
 
   /// `b` with the entries of its top-level `items` array after the first `keep` dropped,
-  /// and the containers and values of what is left, down to `JSONRepair.maxDepth` (deeper
-  /// values become null before JSONSerialization reads them). Bytes that are not JSON
-  /// are counted as well as they can be; the parser judges them afterwards.
+  /// and the containers and values of what is left, down to the depth JSONSerialization
+  /// reads. Bytes that are not JSON are counted as well as they can be (a bare word is a
+  /// value: the repair makes it null); the parser judges them afterwards.
   static func trim(_ b: [UInt8], keepItems keep: Int) -> Trimmed {
     var t = Trimmed(bytes: [])
     var depth = 0
@@ -35,7 +35,7 @@ enum JSONFeedBounds {
       switch c {
       case 0x22:  // a string: a key when a ':' follows
         let end = stringEnd(b, from: i)
-        if depth <= JSONRepair.maxDepth { t.values += 1 }
+        if depth <= readDepth { t.values += 1 }
         if depth == 1 {
           var j = end
           while j < n, isSpace(b[j]) { j += 1 }
@@ -46,7 +46,7 @@ enum JSONFeedBounds {
         i = end
         continue
       case 0x7B, 0x5B:  // { [
-        if depth < JSONRepair.maxDepth {
+        if depth < readDepth {
           t.containers += 1
           t.values += 1
         }
@@ -67,9 +67,10 @@ enum JSONFeedBounds {
             continue
           }
         }
-      case 0x2D, 0x30...0x39, 0x74, 0x66, 0x6E:  // a number or a literal starts
-        if depth <= JSONRepair.maxDepth, i == 0 || !isScalarByte(b[i - 1]) { t.values += 1 }
-      default: break
+      case 0x3A, 0x20, 0x09, 0x0A, 0x0D: break
+      default:
+        // Anything else starts a number, a literal or a word the repair makes null.
+        if depth <= readDepth, i == 0 || !isScalarByte(b[i - 1]) { t.values += 1 }
       }
       i += 1
     }
@@ -128,9 +129,14 @@ enum JSONFeedBounds {
 
   static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D }
 
-  /// Bytes that continue a number or literal.
+  /// Bytes that continue a number, a literal or a bare word: all but white space,
+  /// structure and quotes.
   static func isScalarByte(_ c: UInt8) -> Bool {
-    (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || c == 0x2E
-      || c == 0x2D || c == 0x2B
+    !(isSpace(c) || c == 0x2C || c == 0x3A || c == 0x7B || c == 0x7D || c == 0x5B || c == 0x5D
+      || c == 0x22)
   }
+
+  /// JSONSerialization reads objects and arrays down to this depth (the repair nulls
+  /// deeper ones only when the document is repaired at all).
+  static let readDepth = 512
 }

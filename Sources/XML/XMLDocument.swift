@@ -62,7 +62,7 @@ public final class XMLDocument: @unchecked Sendable {
     _ bytes: [UInt8], url: String? = nil, encoding: String? = nil
   ) throws(XMLError) -> XMLDocument {
     LibXML.setUp()
-    let input = LibXML.decode(bytes, encoding: encoding)
+    let input = LibXML.decode(bytes, encoding: encoding, xml: true)
     try LibXML.refuseOversized(input.bytes)
     guard let ctxt = xmlNewParserCtxt() else { throw XMLError.outOfMemory }
     defer { xmlFreeParserCtxt(ctxt) }
@@ -155,6 +155,9 @@ extension XMLError {
   static let tooManyAttributes = XMLError.unparseable(
     "an element with more than \(LibXML.maxAttributes) attributes (libxml2 checks them for duplicates in quadratic time)"
   )
+  static let longConstruct = XMLError.unparseable(
+    "a tag, comment, CDATA section, instruction or declaration over \(LibXML.longConstruct) bytes (libxml2's streaming reader is quadratic in its length)"
+  )
   static let tooManyElements = XMLError.unparseable(
     "more than \(LibXML.maxNodesPerItem) elements and attributes in one item or \(LibXML.maxNodes) in the document (each costs about 400 bytes parsed)"
   )
@@ -182,6 +185,9 @@ enum LibXML {
     /// The most attributes on one start tag. Measuring stops at the first tag over
     /// `maxAttributes`.
     var mostAttributes = 0
+    /// XML: the longest tag, comment, CDATA section, processing instruction or
+    /// declaration, in bytes.
+    var longestConstruct = 0
   }
 
   /// Start tags and their attributes in `bytes` (an ASCII-compatible encoding), read the
@@ -236,51 +242,104 @@ enum LibXML {
         m.nodes += nodes
         segment += nodes
       }
+      @inline(__always) func isNameChar(_ d: UInt8) -> Bool {
+        isLetter(d) || (d >= 0x30 && d <= 0x39) || d == 0x3A || d == 0x2D || d == 0x5F
+          || d == 0x2E || d >= 0x80
+      }
+      // XML: U+FFFE and U+FFFF are not characters; libxml2 ends a comment, CDATA section,
+      // instruction or attribute value at one, and reads on as content.
+      var nextBad = html ? n : -1
+      func bad(from: Int) -> Int {
+        if nextBad >= from { return nextBad }
+        var j = from
+        nextBad = n
+        while j + 2 < n, let p = memchr(base + j, 0xEF, n - j - 2) {
+          j = base.distance(to: p.assumingMemoryBound(to: UInt8.self))
+          if b[j + 1] == 0xBF && (b[j + 2] == 0xBE || b[j + 2] == 0xBF) {
+            nextBad = j
+            break
+          }
+          j += 1
+        }
+        return nextBad
+      }
+      var depth = 0  // open elements
+      var inChannel = false  // the open depth-1 element is a `channel`
       while i < n {
         guard let p = memchr(base + i, 0x3C, n - i) else { break }
-        i = base.distance(to: p.assumingMemoryBound(to: UInt8.self)) + 1
+        let start = base.distance(to: p.assumingMemoryBound(to: UInt8.self))
+        i = start + 1
         guard i < n else { break }
         let c = b[i]
+        if c == 0x2F {  // </
+          depth = max(0, depth - 1)
+          continue
+        }
         if c == 0x21 {  // <!
           if i + 2 < n, b[i + 1] == 0x2D, b[i + 2] == 0x2D {  // <!--
             let end = find("-->", from: i + 3).map { $0 + 3 } ?? n
             let bang = html ? find("--!>", from: i + 3).map { $0 + 4 } ?? n : n
-            i = min(end, bang)
+            i = min(end, bang, bad(from: i))
+            m.longestConstruct = max(m.longestConstruct, i - start)
           } else if !html, i + 7 < n, b[i + 1] == 0x5B, b[i + 7] == 0x5B,
             b[i + 2..<i + 7].elementsEqual("CDATA".utf8)
           {
-            i = find("]]>", from: i + 8).map { $0 + 3 } ?? n  // <![CDATA[
+            i = min(find("]]>", from: i + 8).map { $0 + 3 } ?? n, bad(from: i))  // <![CDATA[
+            m.longestConstruct = max(m.longestConstruct, i - start)
+          } else if !html {
+            // A declaration (DOCTYPE, ENTITY, ...): its length, quoted values included,
+            // up to '>' or an internal subset's '['. Its content is still measured.
+            var j = i + 1
+            var quote: UInt8 = 0
+            while j < n {
+              let d = b[j]
+              if quote != 0 {
+                if d == quote { quote = 0 }
+              } else if d == 0x22 || d == 0x27 {
+                quote = d
+              } else if d == 0x3E || d == 0x5B {
+                break
+              }
+              j += 1
+            }
+            m.longestConstruct = max(m.longestConstruct, j - start)
           }
           continue
         }
-        if c == 0x3F && !html {  // <?name ... ?>
-          if i + 1 < n, isNameStart(b[i + 1]) { i = find("?>", from: i + 2).map { $0 + 2 } ?? n }
+        if c == 0x3F && !html {  // <?target ... ?>
+          if i + 1 < n, isLetter(b[i + 1]) || b[i + 1] == 0x5F || b[i + 1] == 0x3A {
+            i = min(find("?>", from: i + 2).map { $0 + 2 } ?? n, bad(from: i))
+            m.longestConstruct = max(m.longestConstruct, i - start)
+          }
           continue
         }
         guard isNameStart(c) else { continue }
-        // The name, and its local part: after the last ':'.
+        // The name, and its local part: after the last ':'. libxml2's HTML parser reads
+        // at most 100 bytes of a name and the rest as more names.
         let name = i
         var local = i
-        while i < n {
-          let d = b[i]
-          if d == 0x3A { local = i + 1 } else if isSpace(d) || d == 0x3E || d == 0x2F { break }
+        while i < n, isNameChar(b[i]) {
+          if b[i] == 0x3A { local = i + 1 }
           i += 1
         }
         let nameLength = i - name
-        let length = i - local
-        let isItem =
-          (length == 4 && b[local] == 0x69 && b[local + 1] == 0x74 && b[local + 2] == 0x65
-            && b[local + 3] == 0x6D)
-          || (length == 5 && b[local] == 0x65 && b[local + 1] == 0x6E && b[local + 2] == 0x74
-            && b[local + 3] == 0x72 && b[local + 4] == 0x79)
-        if isItem {
+        let localName = b[local..<i]
+        // The streaming reader expands each child of the root (but a `channel`, which it
+        // reads into) and each child of a `channel`: those are the items it holds whole.
+        if depth == 1 {
+          inChannel = localName.elementsEqual("channel".utf8)
+          if !inChannel {
+            m.largestItem = max(m.largestItem, segment)
+            segment = 0
+          }
+        } else if depth == 2 && inChannel {
           m.largestItem = max(m.largestItem, segment)
           segment = 0
         }
         // Attributes, up to the tag's '>' (or '/>'): libxml2's grammar.
-        var attributes = 0
+        var attributes = html ? (nameLength - 1) / 100 : 0
         var empty = false
-        while i < n {
+        attributeLoop: while i < n {
           let d = b[i]
           if isSpace(d) {
             i += 1
@@ -292,30 +351,34 @@ enum LibXML {
             i += 1
             break
           }
-          if isNameStart(d) || (html && d >= 0x80) {
-            attributes += 1
-            i += 1
-            while i < n, !isSpace(b[i]), b[i] != 0x3D, b[i] != 0x3E,
-              !(b[i] == 0x2F && i + 1 < n && b[i + 1] == 0x3E)
-            {
-              i += 1
-            }
+          if d == 0x3C && !html { break }  // XML: a '<' ends the tag (an error)
+          if isNameStart(d) || d >= 0x80 {
+            let attribute = i
+            while i < n, isNameChar(b[i]) { i += 1 }
+            attributes += html ? (i - attribute + 99) / 100 : 1
             var j = i
             while j < n, isSpace(b[j]) { j += 1 }
             guard j < n, b[j] == 0x3D else { continue }  // no value
             j += 1
             while j < n, isSpace(b[j]) { j += 1 }
             if j < n, b[j] == 0x22 || b[j] == 0x27 {
-              i =
-                (memchr(base + j + 1, Int32(b[j]), n - j - 1)).map {
-                  base.distance(to: $0.assumingMemoryBound(to: UInt8.self)) + 1
-                } ?? n
+              let close = min(
+                memchr(base + j + 1, Int32(b[j]), n - j - 1).map {
+                  base.distance(to: $0.assumingMemoryBound(to: UInt8.self))
+                } ?? n, bad(from: j))
+              // XML: a '<' ends the value (an error) and the tag; what follows is content.
+              if !html, let lt = memchr(base + j + 1, 0x3C, close - j - 1) {
+                i = base.distance(to: lt.assumingMemoryBound(to: UInt8.self))
+                break attributeLoop
+              }
+              i = min(close + 1, n)
             } else {
               i = j
               while i < n, !isSpace(b[i]), b[i] != 0x3E { i += 1 }
             }
           } else {
             // Not a name: libxml2 skips to the next space or the tag's end.
+            i += 1
             while i < n, !isSpace(b[i]), b[i] != 0x3E,
               !(b[i] == 0x2F && i + 1 < n && b[i + 1] == 0x3E)
             {
@@ -323,9 +386,11 @@ enum LibXML {
             }
           }
         }
+        if !html { m.longestConstruct = max(m.longestConstruct, i - start) }
         m.mostAttributes = max(m.mostAttributes, attributes)
         count(1 + attributes)
         if attributes > maxAttributes { break }
+        if !empty { depth += 1 }
         // `<script/>` is empty for libxml2; `<script>`'s content is raw text unless an
         // end tag follows at once.
         guard html, !empty, i + 1 < n, !(b[i + 1] == 0x3C && i + 2 < n && b[i + 2] == 0x2F)
@@ -344,15 +409,23 @@ enum LibXML {
   /// Throws for a document libxml2 would spend quadratic time or too much memory on:
   /// an element with too many attributes, or too many nodes in the document (parsed
   /// whole) or in one item (`streamed`: the reader holds one item's tree at a time).
+  @discardableResult
   static func refuseOversized(_ bytes: [UInt8], html: Bool = false, streamed: Bool = false)
-    throws(XMLError)
+    throws(XMLError) -> Markup
   {
     let m = measure(bytes, html: html)
     if m.mostAttributes > maxAttributes { throw .tooManyAttributes }
     if streamed ? m.largestItem > maxNodesPerItem : m.nodes > maxNodes {
       throw .tooManyElements
     }
+    return m
   }
+
+  /// Constructs longer than this are not given to the streaming reader: libxml2 2.9's
+  /// reader feeds its push parser 512 bytes at a time, and the push parser looks again
+  /// from the construct's start each time (a 9 MB attribute value of '>' ran for over a
+  /// minute, a comment 35 s; the DOM parser reads either in a tenth of a second).
+  static let longConstruct = 64 << 10
 
   /// Bytes as libxml2 will read them, and the encoding to tell it.
   struct Input {
@@ -370,8 +443,10 @@ enum LibXML {
   /// `webSuperset`), else what libxml2 detects from the first four bytes (a byte order
   /// mark, UTF-16/32 or EBCDIC markup). A name libxml2 does not know is left to the
   /// parser, which refuses it.
-  static func decode(_ bytes: [UInt8], encoding: String?) -> Input {
+  static func decode(_ bytes: [UInt8], encoding given: String?, xml: Bool = false) -> Input {
     let handler: xmlCharEncodingHandlerPtr?
+    // XML read with no encoding given: libxml2 would follow the declaration's.
+    let encoding = given ?? (xml ? declaredEncoding(bytes) : nil)
     if let encoding {
       let name = encoding.lowercased()
       if name == "utf-8" || name == "utf8" { return Input(bytes: bytes, encoding: encoding) }
@@ -384,12 +459,41 @@ enum LibXML {
       }
       handler = xmlGetCharEncodingHandler(detected)
     }
-    guard let handler else { return Input(bytes: bytes, encoding: encoding) }
+    guard let handler else { return Input(bytes: bytes, encoding: given) }
     defer { xmlCharEncCloseFunc(handler) }
     guard let (out, clean) = convert(bytes, with: handler) else {
-      return Input(bytes: bytes, encoding: encoding)
+      return Input(bytes: bytes, encoding: given)
     }
     return Input(bytes: out, encoding: "UTF-8", clean: clean)
+  }
+
+  /// The `encoding` of an ASCII `<?xml ...?>` declaration at the very start, unless UTF-8.
+  static func declaredEncoding(_ b: [UInt8]) -> String? {
+    guard b.starts(with: "<?xml".utf8), let end = b.prefix(256).firstIndex(of: 0x3E) else {
+      return nil
+    }
+    let decl = b[..<end]
+    let word = Array("encoding".utf8)
+    guard let at = decl.indices.first(where: { decl[$0...].starts(with: word) }) else {
+      return nil
+    }
+    var i = at + word.count
+    while i < end, decl[i] == 0x20 || decl[i] == 0x3D || decl[i] == 0x09 { i += 1 }
+    guard i < end, decl[i] == 0x22 || decl[i] == 0x27 else { return nil }
+    let quote = decl[i]
+    let value = decl[(i + 1)...].prefix { $0 != quote }
+    let name = String(decoding: value, as: UTF8.self)
+    let lower = name.lowercased()
+    // A wide encoding declared in ASCII bytes is wrong, and libxml2 reads on as UTF-8.
+    let wide = [
+      "utf-16", "utf16", "utf-32", "utf32", "ucs-2", "ucs2", "ucs-4", "ucs4", "iso-10646",
+    ]
+    if lower.isEmpty || lower == "utf-8" || lower == "utf8"
+      || wide.contains(where: { lower.hasPrefix($0) })
+    {
+      return nil
+    }
+    return name
   }
 
   /// Legacy encodings as browsers read them (the WHATWG Encoding Standard): the names
@@ -414,6 +518,7 @@ enum LibXML {
         ]
       ),
       ("BIG5-HKSCS", ["big5", "cn-big5", "csbig5", "x-x-big5"]),
+      ("EUC-JP-MS", ["euc-jp", "cseucpkdfmtjapanese", "x-euc-jp"]),
       ("WINDOWS-1254", ["iso-8859-9", "iso8859-9", "iso_8859-9", "latin5", "l5", "iso-ir-148"]),
       ("WINDOWS-874", ["tis-620", "iso-8859-11", "iso8859-11", "dos-874"]),
       (
@@ -451,6 +556,11 @@ enum LibXML {
     var offset = 0
     var chunk = big
     var replaced = 0
+    // A bad UTF-16 or UTF-32 unit is skipped whole, so that what follows stays aligned.
+    let name = handler.pointee.name.map { String(cString: $0).uppercased() } ?? ""
+    let unit =
+      ["UTF-32", "UTF32", "UCS-4", "UCS4"].contains(where: name.hasPrefix)
+      ? 4 : ["UTF-16", "UTF16", "UCS-2", "UCS2"].contains(where: name.hasPrefix) ? 2 : 1
     bytes.withUnsafeBufferPointer { b in
       guard let base = b.baseAddress else { return }
       while offset < b.count {
@@ -477,7 +587,7 @@ enum LibXML {
           break
         }
         out += [0xEF, 0xBF, 0xBD]
-        offset += 1
+        offset = min(offset + unit, b.count)
         chunk = small
       }
     }

@@ -25,8 +25,9 @@ public final class XMLStreamReader {
 
   public init(_ bytes: [UInt8], url: String? = nil, encoding: String? = nil) throws(XMLError) {
     LibXML.setUp()
-    let input = LibXML.decode(bytes, encoding: encoding)
-    try LibXML.refuseOversized(input.bytes, streamed: true)
+    let input = LibXML.decode(bytes, encoding: encoding, xml: true)
+    let markup = try LibXML.refuseOversized(input.bytes, streamed: true)
+    if markup.longestConstruct > LibXML.longConstruct { throw .longConstruct }
     // libxml2 reads the memory in place: give it a copy that lives as long as we do.
     let buf = UnsafeMutableBufferPointer<CChar>.allocate(capacity: max(input.bytes.count, 1))
     input.bytes.withUnsafeBufferPointer { src in

@@ -139,4 +139,14 @@ import Testing
       #"{"version": "https://jsonfeed.org/version/1", "junk": [\#(strings)], "items": []}"#.utf8)
     #expect(throws: FeedParseError.self) { try parse(many) }
   }
+  /// Found by a second review: JSONSerialization reads objects down to depth 512 (not
+  /// only the repair's 500), and bare words the repair turns into null are values too.
+  @Test func deepObjectsAndBareWordsAreCounted() {
+    let deep =
+      String(repeating: "[", count: 505) + Array(repeating: "{}", count: 100).joined(separator: ",")
+      + String(repeating: "]", count: 505)
+    #expect(JSONFeedBounds.trim(Array(deep.utf8), keepItems: 1000).containers == 605)
+    let words = "[" + Array(repeating: "x", count: 100).joined(separator: ",") + ",+1, -2]"
+    #expect(JSONFeedBounds.trim(Array(words.utf8), keepItems: 1000).values == 103)
+  }
 }

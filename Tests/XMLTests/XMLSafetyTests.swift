@@ -117,6 +117,68 @@ func tempFile(_ name: String, _ contents: String) throws -> String {
     }
   }
 
+  /// Found by a second review: libxml2 reads 100 bytes of an HTML name and the rest as
+  /// more attributes (99,000 of them in one "name": 51 s); a quote after a name that
+  /// `=` does not follow opens no value; in XML a '<' or U+FFFE ends an attribute value,
+  /// a comment, a CDATA section or an instruction, and `<?` opens an instruction only
+  /// before a name.
+  @Test func moreOfLibXML2sGrammarIsFollowed() throws {
+    let chunk = String(repeating: "a", count: 100)
+    let longName = Array(("<div " + String(repeating: chunk, count: 2000) + ">x</div>").utf8)
+    #expect(throws: XMLError.tooManyAttributes) { try XMLDocument.parseHTML(longName) }
+    let quote = Array(("<a x\"=\">" + String(repeating: "<br>", count: 1000)).utf8)
+    #expect(LibXML.measure(quote, html: true).nodes == 1002)  // a, x, 1,000 br
+    let hidden = String(repeating: "<a/>", count: 1000)
+    for (doc, nodes) in [
+      ("<r><x a=\"1" + hidden + "\"/></r>", 1003),  // r, x, its a, 1,000 a
+      ("<r><?. " + hidden + "?></r>", 1001),
+      ("<r><!-- \u{FFFE}" + hidden + " --></r>", 1001),
+      ("<r><![CDATA[\u{FFFF}" + hidden + "]]></r>", 1001),
+      ("<r><?pi \u{FFFE}" + hidden + "?></r>", 1001),
+    ] {
+      #expect(LibXML.measure(Array(doc.utf8), html: false).nodes == nodes, "\(doc.prefix(12))")
+    }
+  }
+
+  /// The streaming reader holds each child of the root (but `channel`) and each child of
+  /// `channel` whole, whatever `item` tags hide inside it; and it is not given a construct
+  /// over 64 KiB (it is quadratic in its length: a 9 MB attribute value ran past a
+  /// minute), which the DOM parser then reads.
+  @Test func theStreamingReaderGetsWhatItCanHoldAndRead() throws {
+    let split =
+      "<rss><channel><x>" + String(repeating: "<a/><item/>", count: 1000) + "</x></channel></rss>"
+    #expect(LibXML.measure(Array(split.utf8), html: false).largestItem == 2001)
+    let long =
+      "<rss version=\"2.0\"><channel><title>T</title><item><title t=\""
+      + String(repeating: ">", count: 70_000)
+      + "\">One</title><link>https://a.example/1</link></item></channel></rss>"
+    #expect(throws: XMLError.longConstruct) { try XMLStreamReader(Array(long.utf8)) }
+    let doc = try XMLDocument.parseXML(Array(long.utf8))
+    #expect(doc.wellFormed)
+  }
+
+  /// Found by a second review: a lone UTF-16 surrogate skipped one byte and turned the
+  /// rest of the page into CJK; EUC-JP pages hold NEC's ① (read as EUC-JP-MS); an XML
+  /// document with no encoding given is converted from the one it declares.
+  @Test func conversionKeepsAlignmentAndFollowsTheDeclaration() throws {
+    var utf16: [UInt8] = []
+    for unit in "<p>a".utf16 { utf16 += [UInt8(unit & 0xFF), UInt8(unit >> 8)] }
+    utf16 += [0x00, 0xD8]  // a lone high surrogate
+    for unit in "b</p>".utf16 { utf16 += [UInt8(unit & 0xFF), UInt8(unit >> 8)] }
+    #expect(try XMLDocument.parseHTML(utf16, encoding: "UTF-16LE").root?.text == "a\u{FFFD}b")
+    let eucjp = Array("<r>".utf8) + [0xAD, 0xA1] + Array("</r>".utf8)
+    #expect(try XMLDocument.parseXML(eucjp, encoding: "EUC-JP").root?.text == "①")
+    let utf7 =
+      "<?xml version=\"1.0\" encoding=\"UTF-7\"?>"
+      + "<r>\(String(repeating: "<a/>", count: 1000))</r>".replacingOccurrences(
+        of: "<", with: "+ADw-"
+      )
+      .replacingOccurrences(of: ">", with: "+AD4-")
+    let declared = LibXML.decode(Array(utf7.utf8), encoding: nil, xml: true)
+    #expect(declared.encoding == "UTF-8")
+    #expect(LibXML.measure(declared.bytes, html: false).nodes == 1001)
+  }
+
   /// libxml2's HTML parser reads the tags inside `<![CDATA[` (it has no CDATA
   /// sections), so for it they count.
   @Test func cdataSectionsHoldElementsForTheHTMLParser() {
