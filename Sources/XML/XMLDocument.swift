@@ -178,7 +178,7 @@ enum LibXML {
 
   /// What `measure` finds in a document's markup.
   struct Markup: Equatable {
-    /// Start tags and their attributes, in all.
+    /// Start tags, attributes, comments, instructions and entity references, in all.
     var nodes = 0
     /// The most nodes between two `item` or `entry` start tags (any prefix).
     var largestItem = 0
@@ -190,17 +190,20 @@ enum LibXML {
     var longestConstruct = 0
   }
 
-  /// Start tags and their attributes in `bytes` (an ASCII-compatible encoding), read the
-  /// way libxml2's parser will read them, erring towards counting more: a tag's
-  /// attributes follow libxml2's grammar (a quote opens a value only after `=`; no space
-  /// is needed after a quoted value); comments are stepped over (for the HTML parser up
-  /// to `-->` or `--!>`, whichever comes first); for the XML parser CDATA sections and
-  /// processing instructions too; for the HTML parser the content of `script` and
-  /// `style` (raw text up to `</script` or `</style`, which holds `i<n` in a real page's
-  /// scripts; none when `</` follows at once, as libxml2 then reads an end tag), but not
-  /// CDATA sections (libxml2's HTML parser reads the tags in them). Names may start with
-  /// a letter, `_`, `:` or `.`, and in XML any non-ASCII byte. Text between tags is
-  /// skipped with `memchr`.
+  /// Nodes (elements, attributes, comments, instructions, entity references) in `bytes`
+  /// (an ASCII-compatible encoding), read the way libxml2's parsers will read them and
+  /// erring towards counting more. Start tags follow libxml2's grammar: in HTML a name is
+  /// ASCII and at most 100 bytes (the rest is read as more names), a quote opens a value
+  /// only after `=`, a byte that starts no name is skipped to the next space; in XML any
+  /// break in `name="value"` (a '<' or a character XML does not allow inside the value)
+  /// ends the tag, and what follows is content. Comments are stepped over (HTML: to
+  /// `-->` or `--!>`); in XML also CDATA sections and instructions (each up to a
+  /// character XML does not allow, where libxml2 stops reading them); declarations are
+  /// stepped over with their quoted literals, whose tags count. In HTML the content of
+  /// `script` and `style` is raw text (none when `</` follows at once: libxml2 then
+  /// reads an end tag) and CDATA sections are not (libxml2's HTML parser reads the tags
+  /// in them); a stray `</p>` or `</br>` makes an element. Every search is remembered, so
+  /// the whole pass stays linear.
   static func measure(_ bytes: [UInt8], html: Bool) -> Markup {
     bytes.withUnsafeBufferPointer { b -> Markup in
       guard let base = b.baseAddress else { return Markup() }
@@ -219,8 +222,42 @@ enum LibXML {
       @inline(__always) func isNameStart(_ c: UInt8) -> Bool {
         isLetter(c) || c == 0x5F || c == 0x3A || c == 0x2E || (!html && c >= 0x80)
       }
-      func find(_ needle: StaticString, from: Int) -> Int? {
-        ByteSearch.find(needle, in: raw, from: from)
+      @inline(__always) func isNameChar(_ d: UInt8) -> Bool {
+        isLetter(d) || (d >= 0x30 && d <= 0x39) || d == 0x3A || d == 0x2D || d == 0x5F
+          || d == 0x2E || (!html && d >= 0x80)
+      }
+      // Searches remembered by needle: the cursor only moves forward, so the first match
+      // at or after an earlier start is still the first at or after a later one.
+      var found = [-1, -1, -1, -1]
+      func find(_ k: Int, _ needle: StaticString, from: Int) -> Int {
+        if found[k] >= from { return found[k] }
+        found[k] = ByteSearch.find(needle, in: raw, from: from) ?? n
+        return found[k]
+      }
+      func commentEnd(from: Int) -> Int {
+        let end = find(0, "-->", from: from)
+        let stop = end < n ? end + 3 : n
+        guard html else { return stop }
+        let bang = find(1, "--!>", from: from)
+        return min(stop, bang < n ? bang + 4 : n)
+      }
+      // XML: where libxml2 stops reading a comment, CDATA section, instruction or
+      // attribute value: a C0 control but tab, LF and CR, or U+FFFE / U+FFFF.
+      var nextBad = html ? n : -1
+      func bad(from: Int) -> Int {
+        if nextBad >= from { return nextBad }
+        var j = from
+        nextBad = n
+        while j < n {
+          let c = b[j]
+          if c < 0x20 && c != 0x09 && c != 0x0A && c != 0x0D { break }
+          if c == 0xEF && j + 2 < n && b[j + 1] == 0xBF && (b[j + 2] == 0xBE || b[j + 2] == 0xBF) {
+            break
+          }
+          j += 1
+        }
+        nextBad = j
+        return nextBad
       }
       /// Whether `b[at...]` starts with `word` (lower-case ASCII letters), in any case.
       func startsWith(_ word: StaticString, at: Int) -> Bool {
@@ -242,29 +279,9 @@ enum LibXML {
         m.nodes += nodes
         segment += nodes
       }
-      @inline(__always) func isNameChar(_ d: UInt8) -> Bool {
-        isLetter(d) || (d >= 0x30 && d <= 0x39) || d == 0x3A || d == 0x2D || d == 0x5F
-          || d == 0x2E || d >= 0x80
-      }
-      // XML: U+FFFE and U+FFFF are not characters; libxml2 ends a comment, CDATA section,
-      // instruction or attribute value at one, and reads on as content.
-      var nextBad = html ? n : -1
-      func bad(from: Int) -> Int {
-        if nextBad >= from { return nextBad }
-        var j = from
-        nextBad = n
-        while j + 2 < n, let p = memchr(base + j, 0xEF, n - j - 2) {
-          j = base.distance(to: p.assumingMemoryBound(to: UInt8.self))
-          if b[j + 1] == 0xBF && (b[j + 2] == 0xBE || b[j + 2] == 0xBF) {
-            nextBad = j
-            break
-          }
-          j += 1
-        }
-        return nextBad
-      }
       var depth = 0  // open elements
-      var inChannel = false  // the open depth-1 element is a `channel`
+      var rootIsFeed = false  // Atom: the reader expands a `channel` whole
+      var inChannel = false  // the open depth-1 element is an RSS `channel`
       while i < n {
         guard let p = memchr(base + i, 0x3C, n - i) else { break }
         let start = base.distance(to: p.assumingMemoryBound(to: UInt8.self))
@@ -273,28 +290,39 @@ enum LibXML {
         let c = b[i]
         if c == 0x2F {  // </
           depth = max(0, depth - 1)
+          // libxml2's HTML parser makes an element for a stray </p> or </br>.
+          if html, i + 1 < n,
+            lower(b[i + 1]) == 0x70
+              || (lower(b[i + 1]) == 0x62 && i + 2 < n && lower(b[i + 2]) == 0x72)
+          {
+            count(1)
+          }
           continue
         }
         if c == 0x21 {  // <!
           if i + 2 < n, b[i + 1] == 0x2D, b[i + 2] == 0x2D {  // <!--
-            let end = find("-->", from: i + 3).map { $0 + 3 } ?? n
-            let bang = html ? find("--!>", from: i + 3).map { $0 + 4 } ?? n : n
-            i = min(end, bang, bad(from: i))
-            m.longestConstruct = max(m.longestConstruct, i - start)
+            i = min(commentEnd(from: i + 3), bad(from: i + 3))
+            count(1)
           } else if !html, i + 7 < n, b[i + 1] == 0x5B, b[i + 7] == 0x5B,
             b[i + 2..<i + 7].elementsEqual("CDATA".utf8)
           {
-            i = min(find("]]>", from: i + 8).map { $0 + 3 } ?? n, bad(from: i))  // <![CDATA[
-            m.longestConstruct = max(m.longestConstruct, i - start)
-          } else if !html {
-            // A declaration (DOCTYPE, ENTITY, ...): its length, quoted values included,
-            // up to '>' or an internal subset's '['. Its content is still measured.
+            let end = find(2, "]]>", from: i + 8)
+            i = min(end < n ? end + 3 : n, bad(from: i + 8))
+            count(1)
+          } else {
+            // A declaration (DOCTYPE, ENTITY, ...): up to '>' or an internal subset's
+            // '[', quoted literals stepped over (no comment opens in them) but their tags
+            // counted (an entity's replacement is parsed when it is used).
             var j = i + 1
             var quote: UInt8 = 0
             while j < n {
               let d = b[j]
               if quote != 0 {
-                if d == quote { quote = 0 }
+                if d == quote {
+                  quote = 0
+                } else if d == 0x3C, j + 1 < n, isNameStart(b[j + 1]) {
+                  count(1)
+                }
               } else if d == 0x22 || d == 0x27 {
                 quote = d
               } else if d == 0x3E || d == 0x5B {
@@ -302,32 +330,36 @@ enum LibXML {
               }
               j += 1
             }
-            m.longestConstruct = max(m.longestConstruct, j - start)
+            i = j
           }
+          if !html { m.longestConstruct = max(m.longestConstruct, i - start) }
           continue
         }
         if c == 0x3F && !html {  // <?target ... ?>
           if i + 1 < n, isLetter(b[i + 1]) || b[i + 1] == 0x5F || b[i + 1] == 0x3A {
-            i = min(find("?>", from: i + 2).map { $0 + 2 } ?? n, bad(from: i))
+            let end = find(3, "?>", from: i + 2)
+            i = min(end < n ? end + 2 : n, bad(from: i + 2))
             m.longestConstruct = max(m.longestConstruct, i - start)
+            count(1)
           }
           continue
         }
         guard isNameStart(c) else { continue }
-        // The name, and its local part: after the last ':'. libxml2's HTML parser reads
-        // at most 100 bytes of a name and the rest as more names.
+        // The name (HTML: at most 100 bytes), and its local part: after the last ':'.
         let name = i
         var local = i
-        while i < n, isNameChar(b[i]) {
+        while i < n, isNameChar(b[i]), !html || i - name < 100 {
           if b[i] == 0x3A { local = i + 1 }
           i += 1
         }
         let nameLength = i - name
         let localName = b[local..<i]
-        // The streaming reader expands each child of the root (but a `channel`, which it
-        // reads into) and each child of a `channel`: those are the items it holds whole.
-        if depth == 1 {
-          inChannel = localName.elementsEqual("channel".utf8)
+        // The streaming reader expands each child of the root (but an RSS `channel`,
+        // which it reads into) and each child of such a `channel`: the items it holds.
+        if depth == 0 {
+          rootIsFeed = localName.elementsEqual("feed".utf8)
+        } else if depth == 1 {
+          inChannel = !rootIsFeed && localName.elementsEqual("channel".utf8)
           if !inChannel {
             m.largestItem = max(m.largestItem, segment)
             segment = 0
@@ -336,55 +368,78 @@ enum LibXML {
           m.largestItem = max(m.largestItem, segment)
           segment = 0
         }
-        // Attributes, up to the tag's '>' (or '/>'): libxml2's grammar.
-        var attributes = html ? (nameLength - 1) / 100 : 0
+        // Attributes, up to the tag's '>' (or '/>').
+        var attributes = 0
         var empty = false
+        var ended = false  // XML: the tag broke off; what follows is content
         attributeLoop: while i < n {
           let d = b[i]
           if isSpace(d) {
             i += 1
             continue
           }
-          if d == 0x3E { break }
+          if d == 0x3E {
+            ended = true
+            break
+          }
           if d == 0x2F && i + 1 < n && b[i + 1] == 0x3E {
             empty = true
+            ended = true
             i += 1
             break
           }
-          if d == 0x3C && !html { break }  // XML: a '<' ends the tag (an error)
-          if isNameStart(d) || d >= 0x80 {
-            let attribute = i
-            while i < n, isNameChar(b[i]) { i += 1 }
-            attributes += html ? (i - attribute + 99) / 100 : 1
-            var j = i
-            while j < n, isSpace(b[j]) { j += 1 }
-            guard j < n, b[j] == 0x3D else { continue }  // no value
-            j += 1
-            while j < n, isSpace(b[j]) { j += 1 }
-            if j < n, b[j] == 0x22 || b[j] == 0x27 {
-              let close = min(
-                memchr(base + j + 1, Int32(b[j]), n - j - 1).map {
-                  base.distance(to: $0.assumingMemoryBound(to: UInt8.self))
-                } ?? n, bad(from: j))
-              // XML: a '<' ends the value (an error) and the tag; what follows is content.
-              if !html, let lt = memchr(base + j + 1, 0x3C, close - j - 1) {
-                i = base.distance(to: lt.assumingMemoryBound(to: UInt8.self))
-                break attributeLoop
-              }
-              i = min(close + 1, n)
-            } else {
-              i = j
-              while i < n, !isSpace(b[i]), b[i] != 0x3E { i += 1 }
-            }
-          } else {
-            // Not a name: libxml2 skips to the next space or the tag's end.
+          guard isNameStart(d) else {
+            if !html { break }  // XML: not an attribute; the tag ends here
+            // HTML: libxml2 skips to the next space or the tag's end.
             i += 1
             while i < n, !isSpace(b[i]), b[i] != 0x3E,
               !(b[i] == 0x2F && i + 1 < n && b[i + 1] == 0x3E)
             {
               i += 1
             }
+            continue
           }
+          let attribute = i
+          while i < n, isNameChar(b[i]), !html || i - attribute < 100 { i += 1 }
+          attributes += 1
+          var j = i
+          while j < n, isSpace(b[j]) { j += 1 }
+          guard j < n, b[j] == 0x3D else {
+            if html { continue }  // HTML: no value
+            break  // XML: a value is required
+          }
+          j += 1
+          while j < n, isSpace(b[j]) { j += 1 }
+          guard j < n, b[j] == 0x22 || b[j] == 0x27 else {
+            if !html {  // XML: values are quoted
+              i = j
+              break
+            }
+            i = j
+            while i < n, !isSpace(b[i]), b[i] != 0x3E { i += 1 }
+            continue
+          }
+          let close =
+            memchr(base + j + 1, Int32(b[j]), n - j - 1).map {
+              base.distance(to: $0.assumingMemoryBound(to: UInt8.self))
+            } ?? n
+          if html {
+            i = min(close + 1, n)
+            continue
+          }
+          // XML: a '<' or a character XML does not allow ends the value and the tag.
+          let cut = min(
+            bad(from: j + 1),
+            memchr(base + j + 1, 0x3C, max(0, close - j - 1)).map {
+              base.distance(to: $0.assumingMemoryBound(to: UInt8.self))
+            } ?? n)
+          if cut < close {
+            i = cut
+            break attributeLoop
+          }
+          i = min(close + 1, n)
+          // XML: the next attribute needs a space before it.
+          if i < n, !isSpace(b[i]), b[i] != 0x3E, b[i] != 0x2F { break }
         }
         if !html { m.longestConstruct = max(m.longestConstruct, i - start) }
         m.mostAttributes = max(m.mostAttributes, attributes)
@@ -393,7 +448,8 @@ enum LibXML {
         if !empty { depth += 1 }
         // `<script/>` is empty for libxml2; `<script>`'s content is raw text unless an
         // end tag follows at once.
-        guard html, !empty, i + 1 < n, !(b[i + 1] == 0x3C && i + 2 < n && b[i + 2] == 0x2F)
+        guard html, ended, !empty, i + 1 < n,
+          !(b[i + 1] == 0x3C && i + 2 < n && b[i + 2] == 0x2F)
         else { continue }
         if nameLength == 6 && startsWith("script", at: name) {
           i = endTag("script", from: i + 1)
@@ -402,8 +458,34 @@ enum LibXML {
         }
       }
       m.largestItem = max(m.largestItem, segment)
+      if !html { m.nodes += entityReferences(b) }
       return m
     }
+  }
+
+  /// XML: references to entities other than the five predefined ones, each a node in
+  /// libxml2's tree (it does not substitute them).
+  static func entityReferences(_ b: UnsafeBufferPointer<UInt8>) -> Int {
+    guard let base = b.baseAddress else { return 0 }
+    let n = b.count
+    var refs = 0
+    var i = 0
+    while i < n, let p = memchr(base + i, 0x26, n - i) {
+      i = base.distance(to: p.assumingMemoryBound(to: UInt8.self)) + 1
+      guard i < n, b[i] != 0x23 else { continue }  // character references make text
+      var j = i
+      while j < n, j - i < 8, b[j] != 0x3B { j += 1 }
+      let word = b[i..<min(j, n)]
+      if j < n, b[j] == 0x3B,
+        word.elementsEqual("amp".utf8) || word.elementsEqual("lt".utf8)
+          || word.elementsEqual("gt".utf8) || word.elementsEqual("quot".utf8)
+          || word.elementsEqual("apos".utf8)
+      {
+        continue
+      }
+      refs += 1
+    }
+    return refs
   }
 
   /// Throws for a document libxml2 would spend quadratic time or too much memory on:
@@ -559,8 +641,10 @@ enum LibXML {
     // A bad UTF-16 or UTF-32 unit is skipped whole, so that what follows stays aligned.
     let name = handler.pointee.name.map { String(cString: $0).uppercased() } ?? ""
     let unit =
-      ["UTF-32", "UTF32", "UCS-4", "UCS4"].contains(where: name.hasPrefix)
-      ? 4 : ["UTF-16", "UTF16", "UCS-2", "UCS2"].contains(where: name.hasPrefix) ? 2 : 1
+      ["UTF-32", "UTF32", "UCS-4", "UCS4", "ISO-10646-UCS-4"].contains(where: name.hasPrefix)
+      ? 4
+      : ["UTF-16", "UTF16", "UCS-2", "UCS2", "ISO-10646-UCS-2", "UNICODE", "CSUNICODE"].contains(
+        where: name.hasPrefix) ? 2 : 1
     bytes.withUnsafeBufferPointer { b in
       guard let base = b.baseAddress else { return }
       while offset < b.count {
