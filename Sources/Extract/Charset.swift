@@ -4,7 +4,7 @@
 /// 1. a byte order mark (UTF-8, UTF-16LE, UTF-16BE);
 /// 2. the `charset` parameter of the HTTP `Content-Type`;
 /// 3. `<meta charset>` or `<meta http-equiv="Content-Type" content="...; charset=...">`
-///    in the first 4 KiB;
+///    in the first 64 KiB;
 /// 4. undeclared: UTF-8 when the bytes are valid UTF-8, else windows-1252.
 ///
 /// Labels are normalized the WHATWG way where it matters: `iso-8859-1`, `latin1` and
