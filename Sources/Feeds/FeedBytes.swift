@@ -34,21 +34,6 @@ struct FeedBytes {
     return nil
   }
 
-  /// The `encoding` pseudo-attribute of an `<?xml ...?>` declaration at the start.
-  static func declaredEncoding(_ b: ArraySlice<UInt8>) -> String? {
-    let head = b.prefix(512)
-    guard head.starts(with: Array("<?xml".utf8)) else { return nil }
-    guard let end = head.firstIndex(of: 0x3E) else { return nil }
-    let decl = String(decoding: head[head.startIndex..<end], as: UTF8.self)
-    guard let r = decl.range(of: "encoding") else { return nil }
-    var rest = decl[r.upperBound...].drop(while: { $0 == " " || $0 == "=" || $0 == "\t" })
-    guard let q = rest.first, q == "\"" || q == "'" else { return nil }
-    rest = rest.dropFirst()
-    guard let close = rest.firstIndex(of: q) else { return nil }
-    let v = rest[rest.startIndex..<close].trimmed.lowercased()
-    return v.isEmpty ? nil : v
-  }
-
   enum Family { case utf8, utf16le, utf16be, utf32le, utf32be, windows1252, other(String) }
 
   static func family(_ name: String) -> Family {
@@ -130,7 +115,7 @@ struct FeedBytes {
       fam = f
     }
     if fam == nil, let wide = sniffWide(body) { fam = wide }
-    if fam == nil, let declared = declaredEncoding(body) {
+    if fam == nil, let declared = XMLDocument.declaredEncoding(body)?.lowercased() {
       var f = family(declared)
       if case .other(let n) = f {
         if n == "utf-16" || n == "utf-32" || n == "ucs-2" || n == "ucs-4" {

@@ -61,11 +61,10 @@ public enum FeedParser {
     var reasons: [String] = []
     var feed: ParsedFeed
     // Well-formed RSS and Atom stream item by item (bounded memory); anything else,
-    // and any document the reader finds an error in, goes to the recovering DOM parser,
-    // as does a document with a long CDATA section (the reader is quadratic in its size).
-    if streaming, !FeedBytes.hasLargeCDATA(prepared.bytes),
-      let streamed = streamingParse(prepared, url: url)
-    {
+    // any document the reader finds an error in, and one it refuses (a construct it would
+    // be quadratic in, such as a CDATA section of megabytes) goes to the recovering DOM
+    // parser.
+    if streaming, let streamed = streamingParse(prepared, url: url) {
       feed = streamed
       if let r = prepared.bozoReason { reasons.append(r) }
     } else {

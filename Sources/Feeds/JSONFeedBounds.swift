@@ -99,29 +99,28 @@ enum JSONFeedBounds {
   /// From just after a top-level ',' of an array: the index of the array's ']' (or the
   /// end), and how many entries lie before it.
   static func arrayEnd(_ b: [UInt8], from: Int) -> (close: Int, entries: Int) {
-    var depth = 0
     var entries = 0
     var sawValue = false
     var i = from
     while i < b.count {
       let c = b[i]
-      if c == 0x22 {
+      switch c {
+      case 0x22:
         sawValue = true
         i = stringEnd(b, from: i)
         continue
-      }
-      if c == 0x7B || c == 0x5B {
-        depth += 1
-      } else if c == 0x7D || c == 0x5D {
-        if depth == 0 { return (i, entries + (sawValue ? 1 : 0)) }
-        depth -= 1
-      } else if c == 0x2C && depth == 0 {
+      case 0x7B, 0x5B:
+        sawValue = true
+        i = JSONRepair.skipValue(b, from: i)
+        continue
+      case 0x7D, 0x5D:
+        return (i, entries + (sawValue ? 1 : 0))
+      case 0x2C:
         entries += 1
         sawValue = false
-        i += 1
-        continue
+      default:
+        if !isSpace(c) { sawValue = true }
       }
-      if !isSpace(c) { sawValue = true }
       i += 1
     }
     return (b.count, entries + (sawValue ? 1 : 0))

@@ -192,17 +192,11 @@ enum JSONRepair {
   static func skipValue(_ b: [UInt8], from: Int) -> Int {
     var depth = 0
     var i = from
-    var inString = false
     while i < b.count {
       let c = b[i]
-      if inString {
-        if c == 0x5C {
-          i += 1
-        } else if c == 0x22 {
-          inString = false
-        }
-      } else if c == 0x22 {
-        inString = true
+      if c == 0x22 {
+        i = JSONFeedBounds.stringEnd(b, from: i)
+        continue
       } else if c == 0x7B || c == 0x5B {
         depth += 1
       } else if c == 0x7D || c == 0x5D {

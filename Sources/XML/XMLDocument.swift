@@ -133,6 +133,31 @@ extension XMLDocument {
   }
 
   /// Whether libxml2 can decode documents in this encoding (an IANA name).
+  /// The `encoding` pseudo-attribute of an ASCII `<?xml ...?>` declaration at the very
+  /// start of `b`, as written but for surrounding white space; nil when there is none or
+  /// it is empty.
+  public static func declaredEncoding(_ b: ArraySlice<UInt8>) -> String? {
+    let head = b.prefix(512)
+    guard head.starts(with: "<?xml".utf8), let end = head.firstIndex(of: 0x3E) else {
+      return nil
+    }
+    let decl = head[..<end]
+    let word = "encoding".utf8
+    guard let at = decl.indices.first(where: { decl[$0...].starts(with: word) }) else {
+      return nil
+    }
+    var i = at + word.count
+    while i < end, decl[i] == 0x20 || decl[i] == 0x3D || decl[i] == 0x09 { i += 1 }
+    guard i < end, decl[i] == 0x22 || decl[i] == 0x27,
+      let close = decl[(i + 1)...].firstIndex(of: decl[i])
+    else { return nil }
+    func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D }
+    var value = decl[(i + 1)..<close]
+    while let c = value.first, isSpace(c) { value = value.dropFirst() }
+    while let c = value.last, isSpace(c) { value = value.dropLast() }
+    return value.isEmpty ? nil : String(decoding: value, as: UTF8.self)
+  }
+
   public static func supportsEncoding(_ name: String) -> Bool {
     LibXML.setUp()
     guard let h = xmlFindCharEncodingHandler(name) else { return false }
@@ -176,318 +201,6 @@ enum LibXML {
   static let maxNodes = 400_000
   static let maxNodesPerItem = 250_000
 
-  /// What `measure` finds in a document's markup.
-  struct Markup: Equatable {
-    /// Start tags, attributes, comments, instructions and entity references, in all.
-    var nodes = 0
-    /// The most nodes between two `item` or `entry` start tags (any prefix).
-    var largestItem = 0
-    /// The most attributes on one start tag. Measuring stops at the first tag over
-    /// `maxAttributes`.
-    var mostAttributes = 0
-    /// XML: the longest tag, comment, CDATA section, processing instruction or
-    /// declaration, in bytes.
-    var longestConstruct = 0
-  }
-
-  /// Nodes (elements, attributes, comments, instructions, entity references) in `bytes`
-  /// (an ASCII-compatible encoding), read the way libxml2's parsers will read them and
-  /// erring towards counting more. Start tags follow libxml2's grammar: in HTML a name is
-  /// ASCII and at most 100 bytes (the rest is read as more names), a quote opens a value
-  /// only after `=`, a byte that starts no name is skipped to the next space; in XML any
-  /// break in `name="value"` (a '<' or a character XML does not allow inside the value)
-  /// ends the tag, and what follows is content. Comments are stepped over (HTML: to
-  /// `-->` or `--!>`); in XML also CDATA sections and instructions (each up to a
-  /// character XML does not allow, where libxml2 stops reading them); declarations are
-  /// stepped over with their quoted literals, whose tags count. In HTML the content of
-  /// `script` and `style` is raw text (none when `</` follows at once: libxml2 then
-  /// reads an end tag) and CDATA sections are not (libxml2's HTML parser reads the tags
-  /// in them); a stray `</p>` or `</br>` makes an element. Every search is remembered, so
-  /// the whole pass stays linear.
-  static func measure(_ bytes: [UInt8], html: Bool) -> Markup {
-    bytes.withUnsafeBufferPointer { b -> Markup in
-      guard let base = b.baseAddress else { return Markup() }
-      let n = b.count
-      let raw = UnsafeRawBufferPointer(b)
-      var m = Markup()
-      var segment = 0
-      var i = 0
-      @inline(__always) func lower(_ c: UInt8) -> UInt8 { c | 0x20 }
-      @inline(__always) func isLetter(_ c: UInt8) -> Bool {
-        lower(c) >= 0x61 && lower(c) <= 0x7A
-      }
-      @inline(__always) func isSpace(_ c: UInt8) -> Bool {
-        c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D
-      }
-      @inline(__always) func isNameStart(_ c: UInt8) -> Bool {
-        isLetter(c) || c == 0x5F || c == 0x3A || c == 0x2E || (!html && c >= 0x80)
-      }
-      @inline(__always) func isNameChar(_ d: UInt8) -> Bool {
-        isLetter(d) || (d >= 0x30 && d <= 0x39) || d == 0x3A || d == 0x2D || d == 0x5F
-          || d == 0x2E || (!html && d >= 0x80)
-      }
-      // Searches remembered by needle: the cursor only moves forward, so the first match
-      // at or after an earlier start is still the first at or after a later one.
-      var found = [-1, -1, -1, -1]
-      func find(_ k: Int, _ needle: StaticString, from: Int) -> Int {
-        if found[k] >= from { return found[k] }
-        found[k] = ByteSearch.find(needle, in: raw, from: from) ?? n
-        return found[k]
-      }
-      func commentEnd(from: Int) -> Int {
-        let end = find(0, "-->", from: from)
-        let stop = end < n ? end + 3 : n
-        guard html else { return stop }
-        let bang = find(1, "--!>", from: from)
-        return min(stop, bang < n ? bang + 4 : n)
-      }
-      // XML: where libxml2 stops reading a comment, CDATA section, instruction or
-      // attribute value: a C0 control but tab, LF and CR, or U+FFFE / U+FFFF.
-      var nextBad = html ? n : -1
-      func bad(from: Int) -> Int {
-        if nextBad >= from { return nextBad }
-        var j = from
-        nextBad = n
-        while j < n {
-          let c = b[j]
-          if c < 0x20 && c != 0x09 && c != 0x0A && c != 0x0D { break }
-          if c == 0xEF && j + 2 < n && b[j + 1] == 0xBF && (b[j + 2] == 0xBE || b[j + 2] == 0xBF) {
-            break
-          }
-          j += 1
-        }
-        nextBad = j
-        return nextBad
-      }
-      /// Whether `b[at...]` starts with `word` (lower-case ASCII letters), in any case.
-      func startsWith(_ word: StaticString, at: Int) -> Bool {
-        let w = UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
-        guard at + w.count <= n else { return false }
-        for k in 0..<w.count where lower(b[at + k]) != w[k] { return false }
-        return true
-      }
-      /// The offset of `</word` (any case) from `from`, or `n`.
-      func endTag(_ word: StaticString, from: Int) -> Int {
-        var j = from
-        while j < n, let p = memchr(base + j, 0x3C, n - j) {
-          j = base.distance(to: p.assumingMemoryBound(to: UInt8.self)) + 1
-          if j < n, b[j] == 0x2F, startsWith(word, at: j + 1) { return j }
-        }
-        return n
-      }
-      func count(_ nodes: Int) {
-        m.nodes += nodes
-        segment += nodes
-      }
-      var depth = 0  // open elements
-      var rootIsFeed = false  // Atom: the reader expands a `channel` whole
-      var inChannel = false  // the open depth-1 element is an RSS `channel`
-      while i < n {
-        guard let p = memchr(base + i, 0x3C, n - i) else { break }
-        let start = base.distance(to: p.assumingMemoryBound(to: UInt8.self))
-        i = start + 1
-        guard i < n else { break }
-        let c = b[i]
-        if c == 0x2F {  // </
-          depth = max(0, depth - 1)
-          // libxml2's HTML parser makes an element for a stray </p> or </br>.
-          if html, i + 1 < n,
-            lower(b[i + 1]) == 0x70
-              || (lower(b[i + 1]) == 0x62 && i + 2 < n && lower(b[i + 2]) == 0x72)
-          {
-            count(1)
-          }
-          continue
-        }
-        if c == 0x21 {  // <!
-          if i + 2 < n, b[i + 1] == 0x2D, b[i + 2] == 0x2D {  // <!--
-            i = min(commentEnd(from: i + 3), bad(from: i + 3))
-            count(1)
-          } else if !html, i + 7 < n, b[i + 1] == 0x5B, b[i + 7] == 0x5B,
-            b[i + 2..<i + 7].elementsEqual("CDATA".utf8)
-          {
-            let end = find(2, "]]>", from: i + 8)
-            i = min(end < n ? end + 3 : n, bad(from: i + 8))
-            count(1)
-          } else {
-            // A declaration (DOCTYPE, ENTITY, ...): up to '>' or an internal subset's
-            // '[', quoted literals stepped over (no comment opens in them) but their tags
-            // counted (an entity's replacement is parsed when it is used).
-            var j = i + 1
-            var quote: UInt8 = 0
-            while j < n {
-              let d = b[j]
-              if quote != 0 {
-                if d == quote {
-                  quote = 0
-                } else if d == 0x3C, j + 1 < n, isNameStart(b[j + 1]) {
-                  count(1)
-                }
-              } else if d == 0x22 || d == 0x27 {
-                quote = d
-              } else if d == 0x3E || d == 0x5B {
-                break
-              }
-              j += 1
-            }
-            i = j
-          }
-          if !html { m.longestConstruct = max(m.longestConstruct, i - start) }
-          continue
-        }
-        if c == 0x3F && !html {  // <?target ... ?>
-          if i + 1 < n, isLetter(b[i + 1]) || b[i + 1] == 0x5F || b[i + 1] == 0x3A {
-            let end = find(3, "?>", from: i + 2)
-            i = min(end < n ? end + 2 : n, bad(from: i + 2))
-            m.longestConstruct = max(m.longestConstruct, i - start)
-            count(1)
-          }
-          continue
-        }
-        guard isNameStart(c) else { continue }
-        // The name (HTML: at most 100 bytes), and its local part: after the last ':'.
-        let name = i
-        var local = i
-        while i < n, isNameChar(b[i]), !html || i - name < 100 {
-          if b[i] == 0x3A { local = i + 1 }
-          i += 1
-        }
-        let nameLength = i - name
-        let localName = b[local..<i]
-        // The streaming reader expands each child of the root (but an RSS `channel`,
-        // which it reads into) and each child of such a `channel`: the items it holds.
-        if depth == 0 {
-          rootIsFeed = localName.elementsEqual("feed".utf8)
-        } else if depth == 1 {
-          inChannel = !rootIsFeed && localName.elementsEqual("channel".utf8)
-          if !inChannel {
-            m.largestItem = max(m.largestItem, segment)
-            segment = 0
-          }
-        } else if depth == 2 && inChannel {
-          m.largestItem = max(m.largestItem, segment)
-          segment = 0
-        }
-        // Attributes, up to the tag's '>' (or '/>').
-        var attributes = 0
-        var empty = false
-        var ended = false  // XML: the tag broke off; what follows is content
-        attributeLoop: while i < n {
-          let d = b[i]
-          if isSpace(d) {
-            i += 1
-            continue
-          }
-          if d == 0x3E {
-            ended = true
-            break
-          }
-          if d == 0x2F && i + 1 < n && b[i + 1] == 0x3E {
-            empty = true
-            ended = true
-            i += 1
-            break
-          }
-          guard isNameStart(d) else {
-            if !html { break }  // XML: not an attribute; the tag ends here
-            // HTML: libxml2 skips to the next space or the tag's end.
-            i += 1
-            while i < n, !isSpace(b[i]), b[i] != 0x3E,
-              !(b[i] == 0x2F && i + 1 < n && b[i + 1] == 0x3E)
-            {
-              i += 1
-            }
-            continue
-          }
-          let attribute = i
-          while i < n, isNameChar(b[i]), !html || i - attribute < 100 { i += 1 }
-          attributes += 1
-          var j = i
-          while j < n, isSpace(b[j]) { j += 1 }
-          guard j < n, b[j] == 0x3D else {
-            if html { continue }  // HTML: no value
-            break  // XML: a value is required
-          }
-          j += 1
-          while j < n, isSpace(b[j]) { j += 1 }
-          guard j < n, b[j] == 0x22 || b[j] == 0x27 else {
-            if !html {  // XML: values are quoted
-              i = j
-              break
-            }
-            i = j
-            while i < n, !isSpace(b[i]), b[i] != 0x3E { i += 1 }
-            continue
-          }
-          let close =
-            memchr(base + j + 1, Int32(b[j]), n - j - 1).map {
-              base.distance(to: $0.assumingMemoryBound(to: UInt8.self))
-            } ?? n
-          if html {
-            i = min(close + 1, n)
-            continue
-          }
-          // XML: a '<' or a character XML does not allow ends the value and the tag.
-          let cut = min(
-            bad(from: j + 1),
-            memchr(base + j + 1, 0x3C, max(0, close - j - 1)).map {
-              base.distance(to: $0.assumingMemoryBound(to: UInt8.self))
-            } ?? n)
-          if cut < close {
-            i = cut
-            break attributeLoop
-          }
-          i = min(close + 1, n)
-          // XML: the next attribute needs a space before it.
-          if i < n, !isSpace(b[i]), b[i] != 0x3E, b[i] != 0x2F { break }
-        }
-        if !html { m.longestConstruct = max(m.longestConstruct, i - start) }
-        m.mostAttributes = max(m.mostAttributes, attributes)
-        count(1 + attributes)
-        if attributes > maxAttributes { break }
-        if !empty { depth += 1 }
-        // `<script/>` is empty for libxml2; `<script>`'s content is raw text unless an
-        // end tag follows at once.
-        guard html, ended, !empty, i + 1 < n,
-          !(b[i + 1] == 0x3C && i + 2 < n && b[i + 2] == 0x2F)
-        else { continue }
-        if nameLength == 6 && startsWith("script", at: name) {
-          i = endTag("script", from: i + 1)
-        } else if nameLength == 5 && startsWith("style", at: name) {
-          i = endTag("style", from: i + 1)
-        }
-      }
-      m.largestItem = max(m.largestItem, segment)
-      if !html { m.nodes += entityReferences(b) }
-      return m
-    }
-  }
-
-  /// XML: references to entities other than the five predefined ones, each a node in
-  /// libxml2's tree (it does not substitute them).
-  static func entityReferences(_ b: UnsafeBufferPointer<UInt8>) -> Int {
-    guard let base = b.baseAddress else { return 0 }
-    let n = b.count
-    var refs = 0
-    var i = 0
-    while i < n, let p = memchr(base + i, 0x26, n - i) {
-      i = base.distance(to: p.assumingMemoryBound(to: UInt8.self)) + 1
-      guard i < n, b[i] != 0x23 else { continue }  // character references make text
-      var j = i
-      while j < n, j - i < 8, b[j] != 0x3B { j += 1 }
-      let word = b[i..<min(j, n)]
-      if j < n, b[j] == 0x3B,
-        word.elementsEqual("amp".utf8) || word.elementsEqual("lt".utf8)
-          || word.elementsEqual("gt".utf8) || word.elementsEqual("quot".utf8)
-          || word.elementsEqual("apos".utf8)
-      {
-        continue
-      }
-      refs += 1
-    }
-    return refs
-  }
-
   /// Throws for a document libxml2 would spend quadratic time or too much memory on:
   /// an element with too many attributes, or too many nodes in the document (parsed
   /// whole) or in one item (`streamed`: the reader holds one item's tree at a time).
@@ -528,7 +241,7 @@ enum LibXML {
   static func decode(_ bytes: [UInt8], encoding given: String?, xml: Bool = false) -> Input {
     let handler: xmlCharEncodingHandlerPtr?
     // XML read with no encoding given: libxml2 would follow the declaration's.
-    let encoding = given ?? (xml ? declaredEncoding(bytes) : nil)
+    let encoding = given ?? (xml ? declaredConversion(bytes) : nil)
     if let encoding {
       let name = encoding.lowercased()
       if name == "utf-8" || name == "utf8" { return Input(bytes: bytes, encoding: encoding) }
@@ -549,30 +262,16 @@ enum LibXML {
     return Input(bytes: out, encoding: "UTF-8", clean: clean)
   }
 
-  /// The `encoding` of an ASCII `<?xml ...?>` declaration at the very start, unless UTF-8.
-  static func declaredEncoding(_ b: [UInt8]) -> String? {
-    guard b.starts(with: "<?xml".utf8), let end = b.prefix(256).firstIndex(of: 0x3E) else {
-      return nil
-    }
-    let decl = b[..<end]
-    let word = Array("encoding".utf8)
-    guard let at = decl.indices.first(where: { decl[$0...].starts(with: word) }) else {
-      return nil
-    }
-    var i = at + word.count
-    while i < end, decl[i] == 0x20 || decl[i] == 0x3D || decl[i] == 0x09 { i += 1 }
-    guard i < end, decl[i] == 0x22 || decl[i] == 0x27 else { return nil }
-    let quote = decl[i]
-    let value = decl[(i + 1)...].prefix { $0 != quote }
-    let name = String(decoding: value, as: UTF8.self)
+  /// The encoding an XML document with none given declares, when it has to be converted:
+  /// not UTF-8, and not a wide encoding declared in ASCII bytes (which is wrong, and
+  /// libxml2 reads on as UTF-8).
+  static func declaredConversion(_ b: [UInt8]) -> String? {
+    guard let name = XMLDocument.declaredEncoding(b[...]) else { return nil }
     let lower = name.lowercased()
-    // A wide encoding declared in ASCII bytes is wrong, and libxml2 reads on as UTF-8.
     let wide = [
       "utf-16", "utf16", "utf-32", "utf32", "ucs-2", "ucs2", "ucs-4", "ucs4", "iso-10646",
     ]
-    if lower.isEmpty || lower == "utf-8" || lower == "utf8"
-      || wide.contains(where: { lower.hasPrefix($0) })
-    {
+    if lower == "utf-8" || lower == "utf8" || wide.contains(where: { lower.hasPrefix($0) }) {
       return nil
     }
     return name

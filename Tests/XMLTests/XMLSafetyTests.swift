@@ -157,6 +157,18 @@ func tempFile(_ name: String, _ contents: String) throws -> String {
     #expect(doc.wellFormed)
   }
 
+  /// The longest construct is what libxml2 reads as one: a CDATA section to its `]]>` (or
+  /// the end), a `<![CDATA[` inside a comment only as part of the comment.
+  @Test func theLongestConstructIsTheOneLibxml2Reads() {
+    func longest(_ s: String) -> Int { LibXML.measure(Array(s.utf8), html: false).longestConstruct }
+    #expect(longest("<a><![CDATA[12345]]></a>") == 17)
+    #expect(longest("<a><![CDATA[1234]]><![CDATA[1234]]></a>") == 16)
+    #expect(longest("<a><![CDATA[123456") == 15)  // unterminated: to the end
+    #expect(longest("<!-- <![CDATA[ --><a>x</a><![CDATA[12]]>") == 18)
+    #expect(longest("<a>123456789</a>") == 2)  // to the tag's `>`
+    #expect(longest("<a t=\"1234567\">x</a>") == 14)
+  }
+
   /// Found by a second review: a lone UTF-16 surrogate skipped one byte and turned the
   /// rest of the page into CJK; EUC-JP pages hold NEC's ① (read as EUC-JP-MS); an XML
   /// document with no encoding given is converted from the one it declares.
