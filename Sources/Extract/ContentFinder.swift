@@ -47,6 +47,13 @@ struct ContentFinder {
   var hasBlockChild: [Bool] = []
   var textNodeLength: [Int] = []
   var textNodeCommas: [Int] = []
+  /// Per node, fixed once the tree is built: an `a` element, a block element.
+  var isLink: [Bool] = []
+  var isBlock: [Bool] = []
+  /// `tree.removed` when the statistics were last computed. Removals are the only change
+  /// a tree sees, so equal arrays mean the statistics still hold (the copy shares its
+  /// storage until the next removal, which makes the check free when nothing changed).
+  var statsFor: [Bool]? = nil
 
   /// Byline found in the page body (only looked for when metadata had none).
   var bodyByline: String? = nil
@@ -85,6 +92,8 @@ struct ContentFinder {
   mutating func computeStats() {
     let n = tree.count
     if textNodeLength.count != n { measureTextNodes() }
+    if let s = statsFor, s == tree.removed { return }
+    statsFor = tree.removed
     textLen = Array(repeating: 0, count: n)
     linkLen = Array(repeating: 0, count: n)
     commas = Array(repeating: 0, count: n)
@@ -96,7 +105,7 @@ struct ContentFinder {
       if tree.kind[i] == .text {
         textLen[i] = textNodeLength[i]
         commas[i] = textNodeCommas[i]
-      } else if tree.name[i] == "a" {
+      } else if isLink[i] {
         linkLen[i] = textLen[i]
       }
       let p = tree.parent[i]
@@ -104,9 +113,7 @@ struct ContentFinder {
         textLen[p] += textLen[i]
         linkLen[p] += linkLen[i]
         commas[p] += commas[i]
-        if tree.kind[i] == .element && ContentFinder.blockTags.contains(tree.name[i]) {
-          hasBlockChild[p] = true
-        }
+        if isBlock[i] { hasBlockChild[p] = true }
       }
     }
   }
@@ -117,6 +124,10 @@ struct ContentFinder {
     let n = tree.count
     textNodeLength = Array(repeating: 0, count: n)
     textNodeCommas = Array(repeating: 0, count: n)
+    isLink = (0..<n).map { tree.kind[$0] == .element && tree.name[$0] == "a" }
+    isBlock = (0..<n).map {
+      tree.kind[$0] == .element && ContentFinder.blockTags.contains(tree.name[$0])
+    }
     for i in 0..<n where tree.kind[i] == .text {
       var length = 0
       var c = 0
