@@ -101,18 +101,26 @@ public final class XMLStreamReader {
     return String(cString: n)
   }
 
+  /// An attribute of the current element with no namespace, read as `XMLNode.attribute`
+  /// reads it (`xmlTextReaderGetAttribute` expands entity references without a budget).
   public func attribute(_ name: String) -> String? {
-    guard let v = xmlTextReaderGetAttribute(reader, name) else { return nil }
-    defer { fs_xml_free(v) }
-    return String(cString: v)
+    guard let n = xmlTextReaderCurrentNode(reader), n.pointee.type == XML_ELEMENT_NODE,
+      let d = n.pointee.doc
+    else { return nil }
+    return XMLNode(n, document(d)).attribute(name)
+  }
+
+  /// The view of the reader's document (it owns and frees it).
+  private func document(_ d: xmlDocPtr) -> XMLDocument {
+    if let view, view.doc == d { return view }
+    let v = XMLDocument(doc: d, wellFormed: true, firstError: nil, owned: false)
+    view = v
+    return v
   }
 
   /// The current element with its whole subtree, valid until the reader moves past it.
   public func expand() -> XMLNode? {
     guard let n = xmlTextReaderExpand(reader), let d = n.pointee.doc else { return nil }
-    if view == nil || view!.doc != d {
-      view = XMLDocument(doc: d, wellFormed: true, firstError: nil, owned: false)
-    }
-    return XMLNode(n, view!)
+    return XMLNode(n, document(d))
   }
 }
