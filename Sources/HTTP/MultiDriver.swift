@@ -184,6 +184,10 @@ final class MultiDriver: @unchecked Sendable {
       if let why = transfer.decodeFailure, code == CURLE_WRITE_ERROR {
         return .failure(.protocolError, why)
       }
+      if transfer.headersTooLarge, code == CURLE_WRITE_ERROR {
+        return .failure(
+          .protocolError, "header and trailer lines larger than \(Transfer.maxHeaderBytes) bytes")
+      }
       let kind = FetchFailure.Kind(
         code: code, bodyTooLarge: transfer.bodyTooLarge, blocked: transfer.blocked != nil)
       let message: String

@@ -80,6 +80,12 @@ final class Transfer: @unchecked Sendable {
   var body: [UInt8] = []
   var headers = HTTPHeaders()
   var bodyTooLarge = false
+  /// More than `maxHeaderBytes` of header and trailer lines came (the transfer stopped).
+  var headersTooLarge = false
+  /// Header and trailer bytes a transfer may receive: libcurl 7.88 bounds one response's
+  /// header, not its trailers (endless trailer lines took 800 MB) nor interim responses.
+  static let maxHeaderBytes = 1 << 20
+  private var headerBytes = 0
   /// Why the body could not be decoded (unknown Content-Encoding, broken data).
   var decodeFailure: String?
   /// Bytes as they came off the wire (still encoded), capped like the decoded body.
@@ -240,9 +246,21 @@ final class Transfer: @unchecked Sendable {
     return true
   }
 
-  /// One header line as libcurl hands it over (CRLF included). A status line starts a new
-  /// response (redirect, 1xx, final), so only the last response's fields are kept.
-  fileprivate func appendHeaderLine(_ line: UnsafeRawBufferPointer) {
+  /// One header or trailer line as libcurl hands it over (CRLF included): false, to stop
+  /// the transfer, past `maxHeaderBytes`.
+  fileprivate func receiveHeaderLine(_ line: UnsafeRawBufferPointer) -> Bool {
+    headerBytes += line.count
+    if headerBytes > Self.maxHeaderBytes {
+      headersTooLarge = true
+      return false
+    }
+    appendHeaderLine(line)
+    return true
+  }
+
+  /// One header line. A status line starts a new response (redirect, 1xx, final), so only
+  /// the last response's fields are kept.
+  private func appendHeaderLine(_ line: UnsafeRawBufferPointer) {
     var end = line.count
     while end > 0 && (line[end - 1] == 10 || line[end - 1] == 13) { end -= 1 }
     let bytes = UnsafeRawBufferPointer(rebasing: line[0..<end])
@@ -288,8 +306,8 @@ private let transferWriteHeader: curl_write_callback = { data, size, count, user
   let transfer = Unmanaged<Transfer>.fromOpaque(userdata).takeUnretainedValue()
   let length = size * count
   guard length > 0, let data else { return length }
-  transfer.appendHeaderLine(UnsafeRawBufferPointer(start: data, count: length))
-  return length
+  // Returning anything but `length` makes libcurl abort with CURLE_WRITE_ERROR.
+  return transfer.receiveHeaderLine(UnsafeRawBufferPointer(start: data, count: length)) ? length : 0
 }
 
 private let transferOpenSocket: curl_opensocket_callback = { clientp, purpose, address in

@@ -311,6 +311,29 @@ import Testing
     }
   }
 
+  /// libcurl bounds a response's header, not the trailer lines after a chunked body: a
+  /// server sending them without end took the daemon to 800 MB. Header and trailer bytes
+  /// together are capped; a few trailers are fine.
+  @Test func endlessTrailersAreCut() async throws {
+    let line = Array("X-Pad: \(String(repeating: "a", count: 1000))\r\n".utf8)
+    for (path, lines) in [("/few", 3), ("/many", 3000)] {
+      server.route(path) { _ in
+        var response = ServedResponse.text("feed body")
+        response.chunked = true
+        response.trailers = Array((0..<lines).map { _ in line }.joined())
+        return response
+      }
+    }
+    try await withFetcher { fetcher in
+      let few = await fetcher.fetch(FetchRequest(url: url("/few"), trusted: true))
+      #expect(few.response.map { String(decoding: $0.body, as: UTF8.self) } == "feed body")
+      let many = await fetcher.fetch(FetchRequest(url: url("/many"), trusted: true))
+      let failure = try #require(many.failure)
+      #expect(failure.kind == .protocolError)
+      #expect(failure.message.contains("trailer"))
+    }
+  }
+
   @Test func stalledServerTimesOut() async throws {
     server.route("/stall") { _ in
       var response = ServedResponse.text("late")

@@ -264,7 +264,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         guard sendAll(fd, size + response.body[offset..<end] + [13, 10]) else { return false }
         offset = end
       }
-      return sendAll(fd, Array("0\r\n\r\n".utf8))
+      return sendAll(fd, Array("0\r\n".utf8) + response.trailers + [13, 10])
     }
     return sendAll(fd, response.body)
   }

@@ -70,6 +70,9 @@ public struct ServedResponse: Sendable {
   public var body: [UInt8]
   /// Send the body with Transfer-Encoding: chunked (16 KiB chunks), no Content-Length.
   public var chunked = false
+  /// Chunked: these bytes after the last chunk, before the final CRLF (trailer fields,
+  /// each line ending in CRLF).
+  public var trailers: [UInt8] = []
   /// Wait this long before sending anything (a stalled server). Cut short by `stop()`.
   public var delayBeforeHead: Duration = .zero
   /// Wait this long between the head and the body. Cut short by `stop()`.
