@@ -244,6 +244,7 @@ public enum HTMLSanitizer {
     var skipping: Bool { unacceptable != 0 }
     var svgDepth = 0
     var attrs: [(Int, Int, Int, Int)] = []  // name start/end, value start/end (-1: none)
+    var look = Lookahead(p, count: n)
 
     func flushText(_ end: Int) {
       if !skipping, end > textStart { appendText(p, textStart, end, into: &out) }
@@ -263,13 +264,11 @@ public enum HTMLSanitizer {
       let c1 = p[i + 1]
       if c1 == 0x21 || c1 == 0x3F {  // <! or <?: comments kept, declarations and PIs dropped
         if c1 == 0x21 && p[i + 2] == 0x2D && p[i + 3] == 0x2D {
-          var k = i + 4
-          while k < n, !(p[k] == 0x2D && p[k + 1] == 0x2D && p[k + 2] == 0x3E) { k += 1 }
+          var k = look.commentEnd(from: i + 4)
           var end = k + 3
           if k >= n {
             // No "-->": SGML ends the comment at the next '>'.
-            k = i + 4
-            while k < n, p[k] != 0x3E { k += 1 }
+            k = look.greaterThan(from: i + 4)
             end = k + 1
             if k < n {
               flushText(i)
@@ -297,8 +296,7 @@ public enum HTMLSanitizer {
           textStart = i
           continue
         } else if c1 == 0x3F || isAlpha(p[i + 2]) {
-          var k = i + 2
-          while k < n, p[k] != 0x3E { k += 1 }
+          let k = look.greaterThan(from: i + 2)
           if k < n {
             flushText(i)
             i = k + 1
@@ -329,6 +327,13 @@ public enum HTMLSanitizer {
         continue
       }
       flushText(i)
+      if look.armed && !look.tagEnds(nameStart: nameStart) {
+        // An unterminated tag is text (as below, found without reading to the end again).
+        if !skipping { out.append(contentsOf: [0x26, 0x6C, 0x74, 0x3B]) }
+        i += 1
+        textStart = i
+        continue
+      }
       var k = nameStart
       while k < n, !isSpace(p[k]), p[k] != 0x3E, p[k] != 0x2F { k += 1 }
       let nameEnd = k
@@ -375,6 +380,7 @@ public enum HTMLSanitizer {
       }
       if k >= n {
         // An unterminated tag is text.
+        look.armed = true
         if !skipping { out.append(contentsOf: [0x26, 0x6C, 0x74, 0x3B]) }
         i += 1
         textStart = i
