@@ -176,7 +176,7 @@ public final class Pipeline: Sendable {
           metadata: ["count": "\(parsed.droppedItems)"])
       }
       let from = ArticleOrigin(feedURL: feed.url, topics: feed.topics, category: feed.category)
-      var articles: [PendingArticle] = []
+      var fresh: [(item: FeedItem, link: (original: String, canonical: String), key: URLKey)] = []
       var skipped = 0
       var duplicates = 0
       for item in parsed.entries {
@@ -189,17 +189,17 @@ public final class Pipeline: Sendable {
           duplicates += 1
           continue
         }
-        var page: ExtractedPage?
-        var markdown: String?
-        if feed.fullText, let (p, md) = await fetchPage(link.original, log: log) {
-          page = p
-          markdown = md
-        }
+        fresh.append((item, link, key))
+      }
+      let pages = feed.fullText ? await fetchPages(fresh.map(\.link.original), log: log) : []
+      var articles: [PendingArticle] = []
+      for (n, f) in fresh.enumerated() {
+        let page = n < pages.count ? pages[n] : nil
         if let a = ArticleBuilder.fromItem(
-          item, feed: parsed, feedURL: r.url, origin: from, fetched: now, page: page,
-          pageMarkdown: markdown, links: link)
+          f.item, feed: parsed, feedURL: r.url, origin: from, fetched: now, page: page?.0,
+          pageMarkdown: page?.1, links: f.link)
         {
-          articles.append(ArticleBuilder.pending(a, key: key))
+          articles.append(ArticleBuilder.pending(a, key: f.key))
         }
       }
       let delivered: [DeliveryRecord]
@@ -288,9 +288,54 @@ public final class Pipeline: Sendable {
     return Outcome(delivered: 0, status: status)
   }
 
+  /// Item pages fetched at once for one poll of a `fullText` feed.
+  static let pagesInFlight = 4
+
+  /// The time one poll may spend fetching item pages. A page not fetched by then (or
+  /// that fails) leaves its article with the feed's own text: pages that stall or drip
+  /// (each cut at the fetch timeout) made one poll of a six-item feed take 150 s, and
+  /// would hold a 1,000-item feed for hours while other feeds waited.
+  var pageBudget: Duration { .seconds(2 * config.limits.timeout) }
+
+  /// The pages of `urls` (nil where none was had), `pagesInFlight` at a time, within
+  /// `pageBudget`: a fetch started late gets only the time left.
+  func fetchPages(_ urls: [String], log: Logger) async -> [(ExtractedPage, String)?] {
+    guard !urls.isEmpty else { return [] }
+    let deadline = ContinuousClock.now + pageBudget
+    var pages = [(ExtractedPage, String)?](repeating: nil, count: urls.count)
+    await withTaskGroup(of: (Int, (ExtractedPage, String)?).self) { group in
+      var next = 0
+      func start() {
+        let n = next
+        next += 1
+        let left = deadline - ContinuousClock.now
+        guard left > .seconds(1) else {
+          group.addTask { (n, nil) }
+          return
+        }
+        group.addTask { (n, await self.fetchPage(urls[n], log: log, within: left)) }
+      }
+      while next < min(urls.count, Self.pagesInFlight) { start() }
+      while let (n, page) = await group.next() {
+        pages[n] = page
+        if next < urls.count { start() }
+      }
+    }
+    let missing = pages.lazy.filter { $0 == nil }.count
+    if ContinuousClock.now >= deadline, missing > 0 {
+      log.notice(
+        "item pages: time budget spent", metadata: ["pages.missing": "\(missing)"])
+    }
+    return pages
+  }
+
   /// Fetches an article page that came from the network (an item link): untrusted,
   /// so the network policy applies to every hop.
-  func fetchPage(_ url: String, log: Logger) async -> (ExtractedPage, String)? {
+  func fetchPage(_ url: String, log: Logger, within budget: Duration? = nil) async -> (
+    ExtractedPage, String
+  )? {
+    var limits = self.limits
+    if let budget, budget < limits.totalTimeout { limits.totalTimeout = budget }
     let request = FetchRequest(
       url: url, trusted: false, limits: limits, accept: "text/html, */*;q=0.5")
     let result = await gate.with(store.originKey(url)) { await self.fetcher.fetch(request) }

@@ -119,6 +119,63 @@ import Yams
     #expect(text.contains("The item's own text stays."))
   }
 
+  /// Item pages that stall are fetched a few at a time within a time budget for the
+  /// poll (twice the fetch timeout); the articles whose pages were not had keep the
+  /// feed's own text. One poll used to fetch them one after another, each cut only at
+  /// the fetch timeout: hours for a big feed, with other feeds waiting.
+  @Test func stallingItemPagesCannotHoldAPoll() throws {
+    let server = try LoopbackHTTPServer()
+    defer { server.stop() }
+    let base = server.baseURL
+    let count = 16
+    server.route("/feed.xml") { _ in
+      var items = ""
+      for i in 0..<count {
+        items +=
+          "<item><title>Story \(i)</title><link>\(base)/stall/\(i)</link>"
+          + "<description>Teaser \(i).</description></item>"
+      }
+      return .text(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Slow</title>\(items)</channel></rss>",
+        contentType: "application/rss+xml")
+    }
+    for i in 0..<count {
+      server.route("/stall/\(i)") { _ in
+        var response = ServedResponse.text(
+          Self.page("Story \(i)", "Late."), contentType: "text/html")
+        response.delayBeforeHead = .seconds(60)
+        return response
+      }
+    }
+    let dir = try TemporaryDirectory()
+    defer { dir.remove() }
+    let cfg = dir.path + "/feedspool.yaml"
+    try """
+    spool: \(dir.path)/spool
+    state: \(dir.path)/state
+    logLevel: error
+    limits:
+      timeout: 2s
+    feeds:
+      - url: \(base)/feed.xml
+        fullText: true
+    network:
+      allow: ["127.0.0.1:\(server.port)"]
+    """.write(toFile: cfg, atomically: true, encoding: .utf8)
+    let r = try EndToEndTests.run(["run", "--once", "--config", cfg])
+    #expect(r.out.contains("stored=\(count)"), "\(r.err)")
+    // Four at a time for 4 s, 2 s each: about eight pages asked for, not all sixteen.
+    let asked = server.requests.filter { $0.path.hasPrefix("/stall/") }.count
+    #expect(asked >= 4 && asked < count, "\(asked) pages asked for")
+    let files =
+      (try? FileManager.default.contentsOfDirectory(atPath: dir.path + "/spool/new")) ?? []
+    #expect(files.count == count)
+    for name in files {
+      let text = try String(contentsOfFile: dir.path + "/spool/new/" + name, encoding: .utf8)
+      #expect(text.contains("Teaser"), "\(name)")
+    }
+  }
+
   @Test func itemPagesOnPrivateAddressesAreNotFetchedUnlessAllowed() throws {
     let server = try LoopbackHTTPServer()
     defer { server.stop() }
