@@ -948,6 +948,10 @@ final class Renderer {
     return out
   }
 
+  /// Rows times the widest row's cells of a table written as a Markdown table; a larger
+  /// one is written as its cells' blocks.
+  static let maxTableCells = 50_000
+
   func table(_ t: XMLNode, _ ctx: inout BlockContext, depth: Int) {
     let trs = rows(t)
     let cells = trs.map { $0.elements.filter { $0.name == "td" || $0.name == "th" } }
@@ -955,7 +959,10 @@ final class Renderer {
     if let caption = t.firstElement("caption") {
       element(caption, &ctx, depth: depth + 1)
     }
-    guard isSimple(cells) else {
+    // A table is padded to its widest row: one row of 8,000 cells over 8,000 rows of one
+    // (232 KB of HTML) made a 256 MB article and took 1.6 GB.
+    let width = cells.map(\.count).max() ?? 0
+    guard isSimple(cells), width * cells.count <= Self.maxTableCells else {
       // Layout or complex table: its cells as blocks, in order.
       ctx.flush()
       for row in cells {
@@ -966,7 +973,6 @@ final class Renderer {
       }
       return
     }
-    let width = cells.map(\.count).max() ?? 0
     var text: [[String]] = cells.map { row in
       row.map { Renderer.escapePipes(inlineLine($0, depth: depth + 1)) }
     }

@@ -14,6 +14,10 @@ enum Punycode {
 
   /// `bücher.example` -> `xn--bcher-kva.example`; nil if a label cannot be encoded.
   static func idnaToASCII(_ host: String) -> String? {
+    // A host name is at most 253 bytes in ASCII form and a label at most 63, which every
+    // scalar takes at least one of: longer input is no host, and is refused before the
+    // work (encoding is quadratic in a label's length: a 40,000-scalar label took 14 s).
+    guard host.utf8.count <= 4 * 253 else { return nil }
     let normalized = host.lowercased().precomposedStringWithCanonicalMapping
     // IDNA full stops: U+3002, U+FF0E, U+FF61 separate labels like ".".
     let dotted = normalized.map { c -> Character in
@@ -25,7 +29,8 @@ enum Punycode {
       if label.unicodeScalars.allSatisfy({ $0.isASCII }) {
         out.append(String(label))
       } else {
-        guard let encoded = encode(Array(label.unicodeScalars)) else { return nil }
+        let scalars = Array(label.unicodeScalars)
+        guard scalars.count <= 63, let encoded = encode(scalars) else { return nil }
         out.append("xn--" + encoded)
       }
     }

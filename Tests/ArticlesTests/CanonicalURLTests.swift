@@ -65,6 +65,17 @@ import Testing
     #expect(c("https://bu\u{308}cher.example/") == c("https://b\u{fc}cher.example/"))
   }
 
+  /// No host has a label over 63 bytes or a name over 253 in ASCII form: longer Unicode
+  /// names are not hosts (and Punycode is quadratic in a label: 40,000 scalars took 14 s).
+  @Test func overlongInternationalHostsAreRefused() {
+    let label = String(repeating: "ü", count: 64)
+    #expect(c("https://\(label).example/") == nil)
+    let ok = String(repeating: "ü", count: 40)
+    #expect(c("https://\(ok).example/")?.hasPrefix("https://xn--") == true)
+    let many = Array(repeating: "é", count: 600).joined(separator: ".")
+    #expect(c("https://\(many).example/") == nil)
+  }
+
   @Test func ipLiteralsAreKept() {
     #expect(c("http://[2001:DB8::1]:8080/x") == "http://[2001:db8::1]:8080/x")
     #expect(c("http://127.0.0.1:8080/feed") == "http://127.0.0.1:8080/feed")

@@ -36,6 +36,24 @@ func extract(
     }
   }
 
+  /// A JSON-LD script over 1 MiB is not read (JSONSerialization takes about a hundred
+  /// times its size), nor a `<base href>` over 8 KiB (every link would be made from it).
+  @Test func oversizedJSONLDAndBaseAreIgnored() throws {
+    let graph = Array(repeating: "{\"@type\":\"Thing\",\"name\":\"x\"}", count: 40_000)
+      .joined(separator: ",")
+    let ld =
+      "<script type=\"application/ld+json\">{\"@graph\":[\(graph),"
+      + "{\"@type\":\"NewsArticle\",\"headline\":\"From JSON-LD\"}]}</script>"
+    let base = "<base href=\"https://other.example/\(String(repeating: "a/", count: 5_000))\">"
+    let p = try extract(
+      page(
+        head: "<title>From the title</title>" + ld + base,
+        body: "<article><h1>From the title</h1>" + prose("bases") + "<img src=\"i.png\"></article>")
+    )
+    #expect(p.title == "From the title")
+    #expect(p.contentHTML.contains("https://example.com/news/i.png"))
+  }
+
   @Test func jsonLDGraphGivesTitleAuthorsPublisherAndDate() throws {
     let ld = """
       <script type="application/ld+json">
