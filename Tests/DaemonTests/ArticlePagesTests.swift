@@ -5,6 +5,14 @@ import Yams
 
 /// Configured article pages and full-text feeds, through the binary.
 @Suite(.serialized) struct ArticlePagesTests {
+  /// Writes `dir/feedspool.yaml`: spool and state in `dir`, errors only, then `rest`.
+  static func config(_ dir: TemporaryDirectory, _ rest: String) throws -> String {
+    let path = dir.path + "/feedspool.yaml"
+    try "spool: \(dir.path)/spool\nstate: \(dir.path)/state\nlogLevel: error\n\(rest)\n"
+      .write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+  }
+
   static func page(_ title: String, _ body: String, site: String = "Loopback Times") -> String {
     """
     <!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
@@ -43,15 +51,13 @@ import Yams
     }
     let dir = try TemporaryDirectory()
     defer { dir.remove() }
-    let cfg = dir.path + "/feedspool.yaml"
-    try """
-    spool: \(dir.path)/spool
-    state: \(dir.path)/state
-    logLevel: error
-    articles:
-      - url: \(server.baseURL)/news/story?utm_campaign=x
-        topics: [Hardware]
-    """.write(toFile: cfg, atomically: true, encoding: .utf8)
+    let cfg = try Self.config(
+      dir,
+      """
+      articles:
+        - url: \(server.baseURL)/news/story?utm_campaign=x
+          topics: [Hardware]
+      """)
     let r = try EndToEndTests.run(["run", "--once", "--config", cfg])
     #expect(r.out.contains("stored=1"), "\(r.err)")
     let files =
@@ -96,17 +102,15 @@ import Yams
     }
     let dir = try TemporaryDirectory()
     defer { dir.remove() }
-    let cfg = dir.path + "/feedspool.yaml"
-    try """
-    spool: \(dir.path)/spool
-    state: \(dir.path)/state
-    logLevel: error
-    feeds:
-      - url: \(base)/feed.xml
-        fullText: true
-    network:
-      allow: ["127.0.0.1:\(server.port)"]
-    """.write(toFile: cfg, atomically: true, encoding: .utf8)
+    let cfg = try Self.config(
+      dir,
+      """
+      feeds:
+        - url: \(base)/feed.xml
+          fullText: true
+      network:
+        allow: ["127.0.0.1:\(server.port)"]
+      """)
     let r = try EndToEndTests.run(["run", "--once", "--config", cfg])
     #expect(r.out.contains("stored=2"), "\(r.err)")
     let one = try String(
@@ -149,19 +153,17 @@ import Yams
     }
     let dir = try TemporaryDirectory()
     defer { dir.remove() }
-    let cfg = dir.path + "/feedspool.yaml"
-    try """
-    spool: \(dir.path)/spool
-    state: \(dir.path)/state
-    logLevel: error
-    limits:
-      timeout: 2s
-    feeds:
-      - url: \(base)/feed.xml
-        fullText: true
-    network:
-      allow: ["127.0.0.1:\(server.port)"]
-    """.write(toFile: cfg, atomically: true, encoding: .utf8)
+    let cfg = try Self.config(
+      dir,
+      """
+      limits:
+        timeout: 2s
+      feeds:
+        - url: \(base)/feed.xml
+          fullText: true
+      network:
+        allow: ["127.0.0.1:\(server.port)"]
+      """)
     let r = try EndToEndTests.run(["run", "--once", "--config", cfg])
     #expect(r.out.contains("stored=\(count)"), "\(r.err)")
     // Four at a time for 4 s, 2 s each: about eight pages asked for, not all sixteen.
@@ -193,16 +195,14 @@ import Yams
     }
     let dir = try TemporaryDirectory()
     defer { dir.remove() }
-    let cfg = dir.path + "/feedspool.yaml"
     // The feed URL is the operator's (trusted); the item link came from the network.
-    try """
-    spool: \(dir.path)/spool
-    state: \(dir.path)/state
-    logLevel: error
-    feeds:
-      - url: \(base)/feed.xml
-        fullText: true
-    """.write(toFile: cfg, atomically: true, encoding: .utf8)
+    let cfg = try Self.config(
+      dir,
+      """
+      feeds:
+        - url: \(base)/feed.xml
+          fullText: true
+      """)
     let r = try EndToEndTests.run(["run", "--once", "--config", cfg])
     #expect(r.out.contains("stored=1"))
     #expect(server.requests(for: "/secret").isEmpty)
