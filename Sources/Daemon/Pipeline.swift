@@ -203,29 +203,50 @@ public final class Pipeline: Sendable {
         fresh.append((item, link, key))
       }
       var built = [PendingArticle?](repeating: nil, count: fresh.count)
+      var made = 0
+      var held = 0
+      var delivered: [DeliveryRecord] = []
+      var spoolError: SpoolError?
       func build(_ n: Int, _ page: (ExtractedPage, String)?) {
         let f = fresh[n]
         if let a = ArticleBuilder.fromItem(
           f.item, feed: parsed, feedURL: r.url, origin: from, fetched: now, page: page?.0,
           pageMarkdown: page?.1, links: f.link)
         {
-          built[n] = ArticleBuilder.pending(a, key: f.key)
+          let p = ArticleBuilder.pending(a, key: f.key)
+          built[n] = p
+          made += 1
+          held += p.contents.utf8.count
+        }
+      }
+      // Delivers what is built so far, in feed order; after a failure, nothing more.
+      func deliverBuilt() async {
+        guard spoolError == nil else { return }
+        let articles = built.compactMap { $0 }
+        built = built.map { _ in nil }
+        held = 0
+        do {
+          delivered += try await spool.deliver(articles)
+        } catch {
+          spoolError = error
         }
       }
       if feed.fullText {
-        // Each article is made as its page comes (not holding `largeWork` meanwhile).
+        // Each article is made as its page comes (not holding `largeWork` meanwhile), and
+        // delivered before the poll ends once those held pass `heldArticleBytes`.
         if isLarge { await largeWork.release("large") }
-        await fetchPages(fresh.map(\.link.original), log: log, each: build)
+        await fetchPages(fresh.map(\.link.original), log: log) { n, page in
+          build(n, page)
+          if held >= Self.heldArticleBytes { await deliverBuilt() }
+        }
       } else {
         for n in fresh.indices { build(n, nil) }
         if isLarge { await largeWork.release("large") }
       }
-      let articles = built.compactMap { $0 }
-      let delivered: [DeliveryRecord]
-      do {
-        delivered = try await spool.deliver(articles)
-      } catch {
-        // Nothing marked seen and the validators are kept: the next fetch retries.
+      await deliverBuilt()
+      if let error = spoolError {
+        // Nothing more marked seen and the validators are kept: the next fetch retries
+        // (what was delivered before the failure is not delivered again).
         log.error("delivery failed", metadata: ["error": "\(error)"])
         Telemetry.spoolError()
         // Our disk, not the feed: no error counted against it, retried in a minute.
@@ -233,13 +254,14 @@ public final class Pipeline: Sendable {
           s.lastFetch = now
           s.lastStatus = "spool error"
           s.lastError = "\(error)"
+          s.delivered += delivered.count
           s.nextDue = now.addingTimeInterval(60)
         }
-        return Outcome(delivered: 0, status: "spool error")
+        return Outcome(delivered: delivered.count, status: "spool error")
       }
       Telemetry.delivered(
         feed: feed.url, count: delivered.count,
-        duplicates: duplicates + articles.count - delivered.count)
+        duplicates: duplicates + made - delivered.count)
       var hints = FeedHints.from(parsed)
       HeaderHints.apply(r.headers, to: &hints, now: now)
       hints.observedInterval = FeedScheduler.observedInterval(
@@ -310,6 +332,11 @@ public final class Pipeline: Sendable {
   /// Item pages fetched at once for one poll of a `fullText` feed.
   static let pagesInFlight = 4
 
+  /// Bytes of built articles a `fullText` poll holds before delivering them (an article
+  /// from a page is at most about 1 MiB: `HTMLText.maxHTMLBytes`): a poll of 25 large
+  /// pages held 25 MB of articles when all were delivered at its end.
+  static let heldArticleBytes = 8 << 20
+
   /// The time one poll may spend fetching item pages. A page not fetched by then (or
   /// that fails) leaves its article with the feed's own text: pages that stall or drip
   /// (each cut at the fetch timeout) made one poll of a six-item feed take 150 s, and
@@ -319,7 +346,7 @@ public final class Pipeline: Sendable {
   /// The pages of `urls` (nil where none was had), `pagesInFlight` at a time, within
   /// `pageBudget`: a fetch started late gets only the time left.
   func fetchPages(
-    _ urls: [String], log: Logger, each: (Int, (ExtractedPage, String)?) -> Void
+    _ urls: [String], log: Logger, each: (Int, (ExtractedPage, String)?) async -> Void
   ) async {
     guard !urls.isEmpty else { return }
     let deadline = ContinuousClock.now + pageBudget
@@ -341,7 +368,7 @@ public final class Pipeline: Sendable {
         if page == nil { missing += 1 }
         // Used at once: a poll of 25 pages of 8 MB held them all (557 MB) when they
         // were kept until the last one came.
-        each(n, page)
+        await each(n, page)
         if next < urls.count { start() }
       }
     }

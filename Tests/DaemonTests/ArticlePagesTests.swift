@@ -178,6 +178,77 @@ import Yams
     }
   }
 
+  /// Articles from large item pages are delivered while the poll still waits for other
+  /// pages, not all at its end (a poll of 25 large pages held 25 MB of articles).
+  @Test func largeItemPagesAreDeliveredBeforeThePollEnds() throws {
+    let server = try LoopbackHTTPServer()
+    defer { server.stop() }
+    let base = server.baseURL
+    let big = 12
+    server.route("/feed.xml") { _ in
+      var items = ""
+      for i in 0...big {
+        let link = i < big ? "\(base)/big/\(i)" : "\(base)/stall"
+        items +=
+          "<item><title>Story \(i)</title><link>\(link)</link>"
+          + "<description>Teaser \(i).</description></item>"
+      }
+      return .text(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Big</title>\(items)</channel></rss>",
+        contentType: "application/rss+xml")
+    }
+    // 1.2 MB of text each: an article keeps about 1 MiB of it, and nine such articles are
+    // more than a poll holds (8 MiB).
+    let sentence = "Words of a long report about the harbour and its ships. "
+    let paragraph = "<p>" + String(repeating: sentence, count: 60) + "</p>\n"
+    let body = String(repeating: paragraph, count: 360)
+    for i in 0..<big {
+      server.route("/big/\(i)") { _ in
+        .text(Self.page("Story \(i)", body), contentType: "text/html")
+      }
+    }
+    server.route("/stall") { _ in
+      var response = ServedResponse.text(Self.page("Late", "Late."), contentType: "text/html")
+      response.delayBeforeHead = .seconds(60)
+      return response
+    }
+    let dir = try TemporaryDirectory()
+    defer { dir.remove() }
+    let cfg = try Self.config(
+      dir,
+      """
+      limits:
+        timeout: 20s
+      feeds:
+        - url: \(base)/feed.xml
+          fullText: true
+      network:
+        allow: ["127.0.0.1:\(server.port)"]
+      """)
+    let daemon = Process()
+    daemon.executableURL = URL(fileURLWithPath: EndToEndTests.binary)
+    daemon.arguments = ["run", "--once", "--config", cfg]
+    daemon.standardOutput = FileHandle.nullDevice
+    daemon.standardError = FileHandle.nullDevice
+    try daemon.run()
+    defer { if daemon.isRunning { kill(daemon.processIdentifier, SIGKILL) } }
+    func delivered() -> Int {
+      ((try? FileManager.default.contentsOfDirectory(atPath: dir.path + "/spool/new")) ?? [])
+        .count
+    }
+    // The last item's page stalls until the 20 s timeout; nine articles come before.
+    let deadline = Date().addingTimeInterval(18)
+    while delivered() < 9 && daemon.isRunning && Date() < deadline {
+      Thread.sleep(forTimeInterval: 0.1)
+    }
+    let early = delivered()
+    let stalled = server.requests.contains { $0.path == "/stall" }
+    #expect(daemon.isRunning && stalled, "the poll was not waiting for the stalled page")
+    #expect(early >= 9, "\(early) articles delivered while the poll waited")
+    daemon.waitUntilExit()
+    #expect(delivered() == big + 1)
+  }
+
   @Test func itemPagesOnPrivateAddressesAreNotFetchedUnlessAllowed() throws {
     let server = try LoopbackHTTPServer()
     defer { server.stop() }
