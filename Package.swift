@@ -33,6 +33,7 @@ let package = Package(
     .systemLibrary(
       name: "CDecompress",
       providers: [.apt(["zlib1g-dev", "libbrotli-dev", "libzstd-dev"])]),
+    .systemLibrary(name: "CMalloc"),
 
     // Stages, in the order an article travels.
     .target(name: "HTTP", dependencies: ["CCurl", "CDecompress"], swiftSettings: strict),
@@ -55,6 +56,7 @@ let package = Package(
       name: "feedspool",
       dependencies: [
         "Daemon", "Feeds", "Extract", "Spool", "Articles", "HTTP",
+        .target(name: "CMalloc", condition: .when(platforms: [.linux])),
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],

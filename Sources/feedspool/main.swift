@@ -8,6 +8,7 @@ import Logging
 import Spool
 
 #if canImport(Glibc)
+  import CMalloc
   import Glibc
 #endif
 
@@ -66,6 +67,13 @@ struct Run: AsyncParsableCommand {
   }
 
   func run() async throws {
+    #if canImport(Glibc)
+      // Buffers of 1 MiB or more (fetched bodies, parsed documents) are mapped and given
+      // back when freed. glibc otherwise raises its mapping threshold to the largest
+      // buffer freed so far and serves later ones from per-thread arenas, which keep the
+      // memory: a poll of 25 item pages of 8.4 MB peaked at 268 MB, 129 MB with this.
+      _ = mallopt(M_MMAP_THRESHOLD, 1 << 20)
+    #endif
     let config = try options.load()
     let env = ProcessInfo.processInfo.environment
     let logger = makeLogger(level: env["FEEDSPOOL_LOG_LEVEL"] ?? config.logLevel)
