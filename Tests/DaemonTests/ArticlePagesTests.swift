@@ -40,6 +40,43 @@ import Yams
     return try #require(try Yams.load(yaml: yaml) as? [String: Any])
   }
 
+  /// An RSS feed of items `Story N` (teaser `Teaser N.`) linking to `links`, in order.
+  static func feed(_ title: String, links: [String]) -> ServedResponse {
+    var items = ""
+    for (i, link) in links.enumerated() {
+      items +=
+        "<item><title>Story \(i)</title><link>\(link)</link>"
+        + "<description>Teaser \(i).</description></item>"
+    }
+    return .text(
+      "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>\(title)</title>\(items)</channel></rss>",
+      contentType: "application/rss+xml")
+  }
+
+  /// A page that answers after 60 s: later than any test's fetch timeout.
+  static func stalled(_ title: String) -> ServedResponse {
+    var response = ServedResponse.text(Self.page(title, "Late."), contentType: "text/html")
+    response.delayBeforeHead = .seconds(60)
+    return response
+  }
+
+  /// The config of one `fullText` feed, `server`'s `/feed.xml`, with `server` allowed.
+  static func fullTextConfig(
+    _ dir: TemporaryDirectory, _ server: LoopbackHTTPServer, timeout: String
+  ) throws -> String {
+    try config(
+      dir,
+      """
+      limits:
+        timeout: \(timeout)
+      feeds:
+        - url: \(server.baseURL)/feed.xml
+          fullText: true
+      network:
+        allow: ["127.0.0.1:\(server.port)"]
+      """)
+  }
+
   @Test func aConfiguredArticlePageIsExtractedOnceAndSpooled() throws {
     let server = try LoopbackHTTPServer()
     defer { server.stop() }
@@ -132,38 +169,14 @@ import Yams
     defer { server.stop() }
     let base = server.baseURL
     let count = 16
-    server.route("/feed.xml") { _ in
-      var items = ""
-      for i in 0..<count {
-        items +=
-          "<item><title>Story \(i)</title><link>\(base)/stall/\(i)</link>"
-          + "<description>Teaser \(i).</description></item>"
-      }
-      return .text(
-        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Slow</title>\(items)</channel></rss>",
-        contentType: "application/rss+xml")
-    }
+    let links = (0..<count).map { "\(base)/stall/\($0)" }
+    server.route("/feed.xml") { _ in Self.feed("Slow", links: links) }
     for i in 0..<count {
-      server.route("/stall/\(i)") { _ in
-        var response = ServedResponse.text(
-          Self.page("Story \(i)", "Late."), contentType: "text/html")
-        response.delayBeforeHead = .seconds(60)
-        return response
-      }
+      server.route("/stall/\(i)") { _ in Self.stalled("Story \(i)") }
     }
     let dir = try TemporaryDirectory()
     defer { dir.remove() }
-    let cfg = try Self.config(
-      dir,
-      """
-      limits:
-        timeout: 2s
-      feeds:
-        - url: \(base)/feed.xml
-          fullText: true
-      network:
-        allow: ["127.0.0.1:\(server.port)"]
-      """)
+    let cfg = try Self.fullTextConfig(dir, server, timeout: "2s")
     let r = try EndToEndTests.run(["run", "--once", "--config", cfg])
     #expect(r.out.contains("stored=\(count)"), "\(r.err)")
     // Four at a time for 4 s, 2 s each: about eight pages asked for, not all sixteen.
@@ -185,18 +198,8 @@ import Yams
     defer { server.stop() }
     let base = server.baseURL
     let big = 12
-    server.route("/feed.xml") { _ in
-      var items = ""
-      for i in 0...big {
-        let link = i < big ? "\(base)/big/\(i)" : "\(base)/stall"
-        items +=
-          "<item><title>Story \(i)</title><link>\(link)</link>"
-          + "<description>Teaser \(i).</description></item>"
-      }
-      return .text(
-        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Big</title>\(items)</channel></rss>",
-        contentType: "application/rss+xml")
-    }
+    let links = (0..<big).map { "\(base)/big/\($0)" } + ["\(base)/stall"]
+    server.route("/feed.xml") { _ in Self.feed("Big", links: links) }
     // 1.2 MB of text each: an article keeps about 1 MiB of it, and nine such articles are
     // more than a poll holds (8 MiB).
     let sentence = "Words of a long report about the harbour and its ships. "
@@ -207,24 +210,10 @@ import Yams
         .text(Self.page("Story \(i)", body), contentType: "text/html")
       }
     }
-    server.route("/stall") { _ in
-      var response = ServedResponse.text(Self.page("Late", "Late."), contentType: "text/html")
-      response.delayBeforeHead = .seconds(60)
-      return response
-    }
+    server.route("/stall") { _ in Self.stalled("Late") }
     let dir = try TemporaryDirectory()
     defer { dir.remove() }
-    let cfg = try Self.config(
-      dir,
-      """
-      limits:
-        timeout: 20s
-      feeds:
-        - url: \(base)/feed.xml
-          fullText: true
-      network:
-        allow: ["127.0.0.1:\(server.port)"]
-      """)
+    let cfg = try Self.fullTextConfig(dir, server, timeout: "20s")
     let daemon = Process()
     daemon.executableURL = URL(fileURLWithPath: EndToEndTests.binary)
     daemon.arguments = ["run", "--once", "--config", cfg]
