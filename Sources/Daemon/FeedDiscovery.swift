@@ -1,3 +1,4 @@
+import Extract
 import Foundation
 import XML
 
@@ -49,8 +50,16 @@ public enum FeedDiscovery {
   /// feeds, Atom and RSS before RSS 1.0 and JSON Feed, then in the page's order. A `type`
   /// of plain `application/json` counts only when its title or URL says "feed" (WordPress
   /// pages also link their REST API as `application/json` alternates).
-  public static func discover(html: [UInt8], pageURL: String) -> [DiscoveredFeed] {
-    guard !html.isEmpty, let doc = try? XMLDocument.parseHTML(html, url: pageURL),
+  /// The page's encoding is chosen as the extractor chooses it (BOM, `contentType`'s
+  /// charset, `<meta charset>`, else UTF-8 or windows-1252).
+  public static func discover(html: [UInt8], pageURL: String, contentType: String? = nil)
+    -> [DiscoveredFeed]
+  {
+    let choice = Charset.detect(html, contentType: contentType)
+    let input = choice.skip > 0 ? Array(html[choice.skip...]) : html
+    guard !input.isEmpty,
+      let doc = (try? XMLDocument.parseHTML(input, url: pageURL, encoding: choice.encoding))
+        ?? (try? XMLDocument.parseHTML(input, url: pageURL)),
       let root = doc.root
     else {
       return []
@@ -239,7 +248,8 @@ public enum FeedDiscovery {
     if let page {
       site = page.finalURL
       if (200..<300).contains(page.status) {
-        let linked = discover(html: page.body, pageURL: page.finalURL)
+        let linked = discover(
+          html: page.body, pageURL: page.finalURL, contentType: page.contentType)
         for feed in linked.prefix(maxLinkedCandidates) where tried.insert(feed.url).inserted {
           if Task.isCancelled { return nil }
           if isFeed(await fetch(feed.url)) { return feed.url }

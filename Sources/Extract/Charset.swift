@@ -10,14 +10,14 @@
 /// Labels are normalized the WHATWG way where it matters: `iso-8859-1`, `latin1` and
 /// `us-ascii` mean windows-1252; `utf8` and `unicode-1-1-utf-8` mean UTF-8; a declared
 /// UTF-16 in a `<meta>` (which cannot be true for ASCII-compatible bytes) means UTF-8.
-enum Charset {
-  struct Choice: Equatable {
-    var encoding: String
+public enum Charset {
+  public struct Choice: Equatable, Sendable {
+    public var encoding: String
     /// Bytes to skip at the start (a BOM).
-    var skip: Int
+    public var skip: Int
   }
 
-  static func detect(_ bytes: [UInt8], contentType: String?) -> Choice {
+  public static func detect(_ bytes: [UInt8], contentType: String?) -> Choice {
     if bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF {
       return Choice(encoding: "UTF-8", skip: 3)
     }

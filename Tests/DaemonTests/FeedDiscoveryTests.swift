@@ -58,6 +58,29 @@ private let blogPage = """
   #expect(FeedDiscovery.discover(html: [], pageURL: "http://a/").isEmpty)
 }
 
+/// A page not in UTF-8 is read in the encoding it declares, as the extractor reads it:
+/// `<meta charset>`, or the Content-Type's charset when there is one.
+@Test func legacyEncodedPagesAreReadInTheirEncoding() {
+  func page(_ charset: String, title: [UInt8]) -> [UInt8] {
+    Array("<html><head><meta charset=\"\(charset)\">".utf8)
+      + Array("<link rel=\"alternate\" type=\"application/rss+xml\" ".utf8)
+      + Array("href=\"/f.xml\" title=\"".utf8)
+      + title + Array("\"></head><body></body></html>".utf8)
+  }
+  // "日本" in Shift_JIS; "Café — x" in windows-1252.
+  let japanese = page("shift_jis", title: [0x93, 0xFA, 0x96, 0x7B])
+  let latin = page("windows-1252", title: [0x43, 0x61, 0x66, 0xE9, 0x20, 0x97, 0x20, 0x78])
+  #expect(FeedDiscovery.discover(html: japanese, pageURL: "http://a.example/").first?.title == "日本")
+  #expect(
+    FeedDiscovery.discover(html: latin, pageURL: "http://a.example/").first?.title == "Café — x")
+  // The HTTP header wins over the page's own declaration.
+  let declared = page("shift_jis", title: [0x43, 0x61, 0x66, 0xE9])
+  let found = FeedDiscovery.discover(
+    html: declared, pageURL: "http://a.example/", contentType: "text/html; charset=ISO-8859-1")
+  #expect(found.first?.title == "Café")
+  #expect(found.first?.url == "http://a.example/f.xml")
+}
+
 // MARK: - sniffing
 
 @Test func sniffsFeedDocuments() {
