@@ -21,7 +21,7 @@
 ///    dropped; an empty port (`host:`) is dropped; a port that is not a number up to 65535
 ///    makes the URL invalid (`nil`).
 /// 6. **Fragment dropped**, except a `#!` "hashbang" fragment, which names content on the
-///    few sites that still use it.
+///    few sites that still use it (kept in `webUrl`; dedup keys drop it: `dedupForm`).
 /// 7. **Empty path becomes `/`.**
 /// 8. **Percent-encoding normalized** (RFC 3986 6.2.2.1-2) in the user info, path, query
 ///    and kept fragment: hex digits upper-cased, percent-encoded unreserved characters
@@ -116,39 +116,85 @@ public enum CanonicalURL {
     return p.serialize(scheme: s, removingTracking: false) != nil
   }
 
-  /// The form of a canonical URL that dedup keys hash: its query parameters sorted (by
-  /// name, then value), so that `?a=1&b=2` and `?b=2&a=1` are one article, as the spool
-  /// checker has it. `webUrl` keeps the order the link had. The same string when the
-  /// query has fewer than two parameters or is sorted already (nearly always).
+  /// The form of a canonical URL that dedup keys hash: what makes two links one article,
+  /// as the spool checker compares them. `webUrl` keeps the canonical URL itself.
+  /// - The fragment is dropped, a kept `#!` one too: feeds rotate hashbangs on one page.
+  /// - The user info is dropped.
+  /// - The query is read as a form (`application/x-www-form-urlencoded`, as servers read
+  ///   it): `+` and `%20` are both a space, `%2F` and `/` one byte, `k` and `k=` one
+  ///   parameter. Its parameters are written again one way (`formEncoded`) and sorted by
+  ///   name, then value, so that `?a=1&b=2` and `?b=2&a=1` are one article.
+  /// The same string for a URL with no query, fragment or user info, and for a query
+  /// already in that form (nearly always).
   public static func dedupForm(_ canonical: String) -> String {
     let u = canonical.utf8
-    guard let q = u.firstIndex(of: 0x3F) else { return canonical }
-    let end = u[q...].firstIndex(of: 0x23) ?? u.endIndex  // a kept `#!` fragment stays last
-    let query = u[u.index(after: q)..<end]
-    guard query.contains(0x26) else { return canonical }
-    let pieces = query.split(separator: 0x26, omittingEmptySubsequences: false)
-    func key(_ p: Substring.UTF8View.SubSequence) -> (
-      Substring.UTF8View.SubSequence, Substring.UTF8View.SubSequence
-    ) {
-      guard let eq = p.firstIndex(of: 0x3D) else { return (p, p[p.endIndex...]) }
-      return (p[..<eq], p[p.index(after: eq)...])
+    // A canonical URL starts with `http://` or `https://`; its authority ends at a `/`.
+    guard let colon = u.firstIndex(of: 0x3A) else { return canonical }
+    let authority = u.index(colon, offsetBy: 3, limitedBy: u.endIndex) ?? u.endIndex
+    let path = u[authority...].firstIndex(of: 0x2F) ?? u.endIndex
+    let at = u[authority..<path].lastIndex(of: 0x40)
+    let query = u[path...].firstIndex { $0 == 0x3F || $0 == 0x23 }
+    if at == nil && query == nil { return canonical }
+    var out = Array(u[..<authority])
+    out.append(contentsOf: u[(at.map { u.index(after: $0) } ?? authority)..<(query ?? u.endIndex)])
+    if let query, u[query] == 0x3F {
+      let end = u[query...].firstIndex(of: 0x23) ?? u.endIndex
+      var parameters: [(name: [UInt8], value: [UInt8])] = []
+      for piece in u[u.index(after: query)..<end].split(separator: 0x26) {
+        let eq = piece.firstIndex(of: 0x3D)
+        parameters.append(
+          (
+            formEncoded(piece[..<(eq ?? piece.endIndex)]),
+            eq.map { formEncoded(piece[piece.index(after: $0)...]) } ?? []
+          ))
+      }
+      parameters.sort {
+        $0.name != $1.name
+          ? $0.name.lexicographicallyPrecedes($1.name)
+          : $0.value.lexicographicallyPrecedes($1.value)
+      }
+      for (i, p) in parameters.enumerated() {
+        out.append(i == 0 ? 0x3F : 0x26)
+        out.append(contentsOf: p.name)
+        if !p.value.isEmpty {
+          out.append(0x3D)
+          out.append(contentsOf: p.value)
+        }
+      }
     }
-    func less(_ a: Substring.UTF8View.SubSequence, _ b: Substring.UTF8View.SubSequence) -> Bool {
-      let (an, av) = key(a)
-      let (bn, bv) = key(b)
-      if !an.elementsEqual(bn) { return an.lexicographicallyPrecedes(bn) }
-      return av.lexicographicallyPrecedes(bv)
-    }
-    let sorted = pieces.sorted(by: less)
-    if zip(sorted, pieces).allSatisfy({ $0.elementsEqual($1) }) { return canonical }
-    var out = Array(u[...q])
-    for (i, p) in sorted.enumerated() {
-      if i > 0 { out.append(0x26) }
-      out.append(contentsOf: p)
-    }
-    out.append(contentsOf: u[end...])
     return String(decoding: out, as: UTF8.self)
   }
+
+  /// A query name or value as a form reads it (`+` a space, every `%XX` its byte), written
+  /// again with the bytes a canonical query keeps literally left so (unreserved, and
+  /// `:@/?!$'()*,;`), and every other byte (`+`, `&`, `=`, `%`, space, non-ASCII) `%XX`.
+  static func formEncoded(_ bytes: Substring.UTF8View.SubSequence) -> [UInt8] {
+    var out: [UInt8] = []
+    out.reserveCapacity(bytes.count)
+    var i = bytes.startIndex
+    while i < bytes.endIndex {
+      var b = bytes[i]
+      i = bytes.index(after: i)
+      if b == 0x2B {
+        b = 0x20
+      } else if b == 0x25, let h = bytes.index(i, offsetBy: 2, limitedBy: bytes.endIndex),
+        let hi = hexValue(bytes[i]), let lo = hexValue(bytes[bytes.index(after: i)])
+      {
+        b = hi << 4 | lo
+        i = h
+      }
+      if formLiteral[Int(b)] {
+        out.append(b)
+      } else {
+        out.append(0x25)
+        out.append(hexDigits[Int(b >> 4)])
+        out.append(hexDigits[Int(b & 15)])
+      }
+    }
+    return out
+  }
+
+  static let formLiteral: [Bool] = table(extra: ":@/?!$'()*,;")
 
   /// Scheme, host and port of an absolute `http:` or `https:` URL, with the same host
   /// checks as `canonicalize`: the host lower-case (an internationalized name as its
