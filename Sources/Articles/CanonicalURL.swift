@@ -142,11 +142,10 @@ public enum CanonicalURL {
       var parameters: [(name: [UInt8], value: [UInt8])] = []
       for piece in u[u.index(after: query)..<end].split(separator: 0x26) {
         let eq = piece.firstIndex(of: 0x3D)
-        parameters.append(
-          (
-            formEncoded(piece[..<(eq ?? piece.endIndex)]),
-            eq.map { formEncoded(piece[piece.index(after: $0)...]) } ?? []
-          ))
+        let name = formEncoded(piece[..<(eq ?? piece.endIndex)])
+        let value = eq.map { formEncoded(piece[piece.index(after: $0)...]) } ?? []
+        // A lone `=` names nothing.
+        if !name.isEmpty || !value.isEmpty { parameters.append((name, value)) }
       }
       parameters.sort {
         $0.name != $1.name

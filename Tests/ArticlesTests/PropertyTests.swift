@@ -29,6 +29,9 @@ import Testing
       #expect(CanonicalURL.isHTTPURL(c))
       #expect(c.hasPrefix("http://") || c.hasPrefix("https://"))
       #expect(!c.contains("#") || c.contains("#!"))
+      let d = CanonicalURL.dedupForm(c)
+      #expect(CanonicalURL.dedupForm(d) == d, "dedup form not idempotent: \(c) -> \(d)")
+      #expect(!d.contains("#") && CanonicalURL.canonicalize(d) != nil, "\(c) -> \(d)")
       #expect(c.unicodeScalars.allSatisfy { $0.value > 0x20 && $0.value < 0x7F })
     }
     #expect(accepted > 500)
