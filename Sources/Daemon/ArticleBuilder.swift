@@ -14,10 +14,16 @@ struct ArticleOrigin: Sendable {
 /// Turns a feed item or an extracted page into an `Article` (DESIGN section 1).
 enum ArticleBuilder {
   /// The item's link, canonicalized; nil when the item has no usable http(s) link.
+  /// An id (guid, Atom id, JSON Feed id) stands in for a missing link only when it is an
+  /// absolute http(s) URL: `1` or `post-1` resolved against the feed's URL made up a
+  /// page, and two feeds' items with the same ids became one article.
   static func links(of item: FeedItem, base: String?) -> (original: String, canonical: String)? {
     var candidates: [String] = []
-    if let l = item.link { candidates.append(l) }
-    if let id = item.id { candidates.append(id) }  // a permalink guid
+    let id = item.id.map(trimmed)
+    let absoluteID = id.map(CanonicalURL.isHTTPURL) ?? false
+    // A permalink guid the parser made the link is held to the same rule.
+    if let l = item.link, absoluteID || trimmed(l) != id { candidates.append(l) }
+    if let id, absoluteID { candidates.append(id) }
     for c in candidates {
       let trimmed = trimmed(c)
       if let (original, canon) = CanonicalURL.normalizedAndCanonical(
