@@ -116,8 +116,10 @@ public final class Pipeline: Sendable {
       return Outcome(status: "waiting", skipped: true)
     }
     if url != feed.url { log[metadataKey: "feed.moved_to"] = "\(url)" }
+    // A feed that moved is fetched at an address that came from the network (a redirect):
+    // screened, as that redirect was, every time.
     let request = FetchRequest(
-      url: url, etag: state.etag, lastModified: state.lastModified, trusted: true,
+      url: url, etag: state.etag, lastModified: state.lastModified, trusted: url == feed.url,
       limits: limits,
       accept:
         "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
