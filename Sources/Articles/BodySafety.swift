@@ -14,6 +14,9 @@
 ///   - before `on…=` attribute-like text that follows white space (`onerror=`): no
 ///     longer an event handler attribute.
 ///
+/// Words are matched as a case-insensitive Unicode search matches them (`ſ` for `s`, `İ`
+/// and `ı` for `i`, the Kelvin sign for `k`), since that is how checkers look.
+///
 /// The Markdown converter already writes `<` in text as `&lt;` and drops unsafe links,
 /// so in practice this only acts inside code, and on bodies that did not come from it.
 public enum BodySafety {
@@ -157,10 +160,56 @@ public enum BodySafety {
 
   @inline(__always) static func lower(_ b: UInt8) -> UInt8 { b >= 0x41 && b <= 0x5A ? b | 0x20 : b }
 
+  /// Does `word` (lower-case ASCII) start at `i`? Letters match as a case-insensitive
+  /// Unicode search for the word does (Python's `re.I`, which the spool checker uses):
+  /// `s` also matches `ſ` (U+017F), `i` also `İ` and `ı` (U+0130, U+0131), `k` also the
+  /// Kelvin sign (U+212A).
   static func matches(_ s: UnsafeBufferPointer<UInt8>, at i: Int, _ word: [UInt8]) -> Bool {
-    guard i >= 0, i + word.count <= s.count else { return false }
-    for k in 0..<word.count where lower(s[i + k]) != word[k] { return false }
+    guard i >= 0 else { return false }
+    var j = i
+    for w in word {
+      guard let l = letterLength(s, at: j, w) else { return false }
+      j += l
+    }
     return true
+  }
+
+  /// Does `word` end just before `end` (as `matches` reads letters)?
+  static func matches(_ s: UnsafeBufferPointer<UInt8>, endingAt end: Int, _ word: [UInt8]) -> Bool {
+    var j = end
+    for w in word.reversed() {
+      guard
+        let l = (1...3).first(where: { j - $0 >= 0 && letterLength(s, at: j - $0, w) == $0 })
+      else { return false }
+      j -= l
+    }
+    return true
+  }
+
+  /// Byte length of the character at `i` when it is the letter `w` (lower-case ASCII) in
+  /// either case, or one of the non-ASCII letters a case-insensitive search takes for it.
+  @inline(__always)
+  static func letterLength(_ s: UnsafeBufferPointer<UInt8>, at i: Int, _ w: UInt8) -> Int? {
+    guard i < s.count else { return nil }
+    let b = s[i]
+    if lower(b) == w { return 1 }
+    guard b >= 0xC4, i + 1 < s.count else { return nil }
+    switch w {
+    case 0x73 where b == 0xC5 && s[i + 1] == 0xBF: return 2  // ſ
+    case 0x69 where b == 0xC4 && (s[i + 1] == 0xB0 || s[i + 1] == 0xB1): return 2  // İ ı
+    case 0x6B where b == 0xE2 && i + 2 < s.count && s[i + 1] == 0x84 && s[i + 2] == 0xAA:
+      return 3  // K
+    default: return nil
+    }
+  }
+
+  /// Byte length of the letter at `i` that `[a-z]` matches case-insensitively (ASCII,
+  /// and `ſ`, `İ`, `ı`, `K`), or nil.
+  static func anyLetterLength(_ s: UnsafeBufferPointer<UInt8>, at i: Int) -> Int? {
+    let b = lower(s[i])
+    if b >= 0x61 && b <= 0x7A { return 1 }
+    return letterLength(s, at: i, 0x73) ?? letterLength(s, at: i, 0x69)
+      ?? letterLength(s, at: i, 0x6B)
   }
 
   static let script = Array("script".utf8)
@@ -171,8 +220,8 @@ public enum BodySafety {
   static func isSchemeColon(_ s: UnsafeBufferPointer<UInt8>, at i: Int) -> Bool {
     var j = i
     while j > 0, let w = spaceLength(before: s, end: j) { j -= w }
-    if matches(s, at: j - 6, script) { return true }
-    if matches(s, at: j - 4, data) {
+    if matches(s, endingAt: j, script) { return true }
+    if matches(s, endingAt: j, data) {
       var k = i + 1
       while k < s.count, let w = spaceLength(s, at: k) { k += w }
       return matches(s, at: k, textHTML)
@@ -185,7 +234,7 @@ public enum BodySafety {
     guard i + 2 < s.count, lower(s[i + 1]) == 0x6E else { return false }
     var j = i + 2
     let start = j
-    while j < s.count, lower(s[j]) >= 0x61 && lower(s[j]) <= 0x7A { j += 1 }
+    while j < s.count, let l = anyLetterLength(s, at: j) { j += l }
     guard j > start else { return false }
     while j < s.count, let w = spaceLength(s, at: j) { j += w }
     return j < s.count && s[j] == 0x3D
