@@ -54,6 +54,9 @@ public final class Spool: @unchecked Sendable {
   /// cur/'s modification time when it was last found empty: while it has not changed,
   /// names need no checking against cur/ (a Maildir reader moves read files there).
   private var curEmptyAt: timespec?
+  /// For stems that collided: the suffix the next search for a free name starts from
+  /// (on the delivery queue, like `curEmptyAt`).
+  private var nextSuffix: [String: Int] = [:]
   private var nextSeq: UInt64
   private let seen: Mutex<SeenTable>
   private let pending = Mutex<(requests: [Request], running: Bool)>(([], false))
@@ -318,17 +321,34 @@ public final class Spool: @unchecked Sendable {
     return String(decoding: out, as: UTF8.self)
   }
 
+  /// `stem-N.md` or `stem.md` made free: the wanted name, else the first free `-N` from
+  /// where the last search for that stem stopped (`nextSuffix`). Probing from 2 each time
+  /// made a feed of 1,000 same-titled items a day cost 2 s more per 1,000 files already
+  /// delivered.
   private func uniqueName(_ base: String, reserved: inout Set<String>, checkCur: Bool) -> String {
     let stem = String(base.dropLast(3))
     var candidate = base
     var n = 2
+    if let next = nextSuffix[stem] {
+      n = next
+      candidate = "\(stem)-\(n).md"
+      n += 1
+    }
     while reserved.contains(candidate) || nameTaken(candidate, checkCur: checkCur) {
       candidate = "\(stem)-\(n).md"
       n += 1
     }
+    if candidate != base {
+      if nextSuffix.count >= Self.maxSuffixStems { nextSuffix.removeAll(keepingCapacity: true) }
+      nextSuffix[stem] = n
+    }
     reserved.insert(candidate)
     return candidate
   }
+
+  /// Stems whose next free suffix is remembered; past this the memory starts again (a
+  /// forgotten stem is searched from 2 once more).
+  static let maxSuffixStems = 4096
 
   private func nameTaken(_ name: String, checkCur: Bool) -> Bool {
     if FileIO.exists(in: newFD, name) { return true }

@@ -84,6 +84,30 @@ func article(_ url: String, _ name: String = "2024-01-01-a.md", body: String = "
   #expect(s.files("new") == ["2024-01-01-same-2.md", "2024-01-01-same-3.md", "2024-01-01-same.md"])
 }
 
+/// The next free suffix is remembered per stem (a feed of 1,000 same-titled items a day
+/// searched from `-2` each time); a name taken meanwhile by someone else, or a restart
+/// that forgot, still never gives a name twice.
+@Test func clashingNamesGoOnWhereTheyStopped() async throws {
+  let s = Scratch()
+  do {
+    let spool = try Spool(directory: s.spool, stateDirectory: s.state)
+    for i in 1...4 {
+      _ = try await spool.deliver([article("https://a.example/\(i)", "2024-01-01-same.md")])
+    }
+    try "x".write(
+      toFile: s.spool + "/new/2024-01-01-same-5.md", atomically: false, encoding: .utf8)
+    let fifth = try await spool.deliver([article("https://a.example/5", "2024-01-01-same.md")])
+    #expect(fifth.map(\.name) == ["2024-01-01-same-6.md"])
+  }
+  let spool = try Spool(directory: s.spool, stateDirectory: s.state)
+  let sixth = try await spool.deliver([
+    article("https://a.example/6", "2024-01-01-same.md"),
+    article("https://a.example/7", "2024-01-01-same.md"),
+  ])
+  #expect(sixth.map(\.name) == ["2024-01-01-same-7.md", "2024-01-01-same-8.md"])
+  #expect(s.files("new").count == 8)
+}
+
 /// A Maildir reader moves read files to cur/ (with ":2,flags"): a new article never takes
 /// a name that is already there, also when cur/ was empty at the spool's first delivery.
 @Test func namesInCurAreNotReused() async throws {
