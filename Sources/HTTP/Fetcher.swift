@@ -118,6 +118,8 @@ public final class Fetcher: Sendable {
         let response = HTTPResponse(
           status: status, headers: headers, body: body, url: url, redirects: redirects)
         switch status {
+        // No range is ever asked for: a 206 holds part of a document, not a document.
+        case 206: return .httpStatus(response)
         case 200..<300: return .fetched(response)
         case 304: return .notModified(response)
         default: return .httpStatus(response)

@@ -277,6 +277,22 @@ import Testing
     }
   }
 
+  /// No range is asked for, so a 206 carries part of a document: not a feed to parse.
+  @Test func partialContentIsNotADocument() async throws {
+    server.route("/part") { _ in
+      ServedResponse(
+        status: 206, headers: ["Content-Range": "bytes 0-9/100"], body: Array("<rss versi".utf8))
+    }
+    try await withFetcher { fetcher in
+      let part = await fetcher.fetch(FetchRequest(url: url("/part"), trusted: true))
+      guard case .httpStatus(let response) = part else {
+        Issue.record("expected .httpStatus, got \(part)")
+        return
+      }
+      #expect(response.status == 206)
+    }
+  }
+
   @Test func capsBodies() async throws {
     let cap = 64 * 1024
     let big = [UInt8](repeating: 0x61, count: cap + 1)
