@@ -78,7 +78,7 @@ enum ArticleBuilder {
     if a.providerName == nil, let d = a.providerDomain {
       a.providerName = (ProviderName.fallback(domain: d) ?? d)
     }
-    a.topics = uniqued(item.tags.map { HTMLText.plainText(fromHTML: $0) } + origin.topics)
+    a.topics = uniqued(itemTopics(item.tags) + origin.topics)
     a.images = images(of: item, bodyImages: converted.images, page: page)
     a.author = item.author.map { capped(HTMLText.plainText(fromHTML: $0), 200) }.flatMap {
       $0.isEmpty ? nil : $0
@@ -194,6 +194,22 @@ enum ArticleBuilder {
     }
     return s.trimmingCharacters(in: .whitespacesAndNewlines)
   }
+
+  /// An item's own categories as topics: the first `maxItemTopics` distinct ones, each
+  /// cut at 100 characters (60,000 categories made a 650 KB front matter). The feed's
+  /// configured topics come on top of them.
+  static func itemTopics(_ tags: [String]) -> [String] {
+    var out: [String] = []
+    var seen = Set<String>()
+    for tag in tags {
+      if out.count >= maxItemTopics { break }
+      let t = capped(HTMLText.plainText(fromHTML: tag), 100)
+      if !t.isEmpty && seen.insert(t.lowercased()).inserted { out.append(t) }
+    }
+    return out
+  }
+
+  static let maxItemTopics = 50
 
   static func uniqued(_ xs: [String]) -> [String] {
     var seen = Set<String>()
