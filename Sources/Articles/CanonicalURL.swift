@@ -164,6 +164,38 @@ public enum CanonicalURL {
     return String(decoding: out, as: UTF8.self)
   }
 
+  /// The dedup form of earlier versions (up to `171ba9c`): the canonical URL with its
+  /// raw query pieces sorted, a `#!` fragment kept. Articles delivered then are keyed so;
+  /// lookups still try it (`ArticleBuilder.lookUp`).
+  public static func sortedQueryForm(_ canonical: String) -> String {
+    let u = canonical.utf8
+    guard let q = u.firstIndex(of: 0x3F) else { return canonical }
+    let end = u[q...].firstIndex(of: 0x23) ?? u.endIndex  // a kept `#!` fragment stays last
+    let query = u[u.index(after: q)..<end]
+    guard query.contains(0x26) else { return canonical }
+    let pieces = query.split(separator: 0x26, omittingEmptySubsequences: false)
+    func key(_ p: Substring.UTF8View.SubSequence) -> (
+      Substring.UTF8View.SubSequence, Substring.UTF8View.SubSequence
+    ) {
+      guard let eq = p.firstIndex(of: 0x3D) else { return (p, p[p.endIndex...]) }
+      return (p[..<eq], p[p.index(after: eq)...])
+    }
+    func less(_ a: Substring.UTF8View.SubSequence, _ b: Substring.UTF8View.SubSequence) -> Bool {
+      let (an, av) = key(a)
+      let (bn, bv) = key(b)
+      if !an.elementsEqual(bn) { return an.lexicographicallyPrecedes(bn) }
+      return av.lexicographicallyPrecedes(bv)
+    }
+    let sorted = pieces.sorted(by: less)
+    if zip(sorted, pieces).allSatisfy({ $0.elementsEqual($1) }) { return canonical }
+    var out = Array(u[...q])
+    for (i, p) in sorted.enumerated() {
+      if i > 0 { out.append(0x26) }
+      out.append(contentsOf: p)
+    }
+    out.append(contentsOf: u[end...])
+    return String(decoding: out, as: UTF8.self)
+  }
   /// A query name or value as a form reads it (`+` a space, every `%XX` its byte), written
   /// again with the bytes a canonical query keeps literally left so (unreserved, and
   /// `:@/?!$'()*,;`), and every other byte (`+`, `&`, `=`, `%`, space, non-ASCII) `%XX`.

@@ -1,5 +1,8 @@
+import Articles
 import Feeds
 import Foundation
+import Spool
+import TestSupport
 import Testing
 
 @testable import Daemon
@@ -30,5 +33,26 @@ import Testing
         long, feed: ParsedFeed(), feedURL: "https://news.example/feed", origin: origin,
         fetched: Date()))
     #expect(b.topics.first.map { $0.count <= 100 } == true)
+  }
+
+  /// Articles delivered under an earlier version's key (the raw query sorted, a `#!`
+  /// kept) are found under it: links whose query the form reading rewrites (`+`, `%2F`,
+  /// `k=`) would otherwise be delivered again after an upgrade.
+  @Test func keysOfEarlierVersionsAreStillFound() async throws {
+    let dir = try TemporaryDirectory()
+    defer { dir.remove() }
+    let spool = try Spool(directory: dir.path + "/spool", stateDirectory: dir.path + "/state")
+    let old = [
+      "https://a.example/s?b=1&a=x+y", "https://a.example/r?url=x%3Fid%3D5&aid=&z=1",
+      "https://a.example/p?b=1&a=2#!/x",
+    ]
+    for (i, url) in old.enumerated() {
+      let key = URLKey(canonicalURL: CanonicalURL.sortedQueryForm(url))
+      #expect(!ArticleBuilder.lookUp(url, in: spool).delivered)
+      _ = try await spool.deliver([
+        PendingArticle(key: key, fileName: "2024-01-01-old-\(i).md", contents: "---\n---\nx\n")
+      ])
+      #expect(ArticleBuilder.lookUp(url, in: spool).delivered, "\(url)")
+    }
   }
 }
