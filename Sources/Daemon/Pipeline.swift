@@ -240,12 +240,20 @@ public final class Pipeline: Sendable {
         await fetchPages(fresh.map(\.link.original), log: log) { n, page in
           build(n, page)
           if held >= Self.heldArticleBytes { await deliverBuilt() }
+          return spoolError == nil  // no more pages once nothing can be delivered
         }
       } else {
         for n in fresh.indices { build(n, nil) }
         if isLarge { await largeWork.release("large") }
       }
       await deliverBuilt()
+      Telemetry.delivered(
+        feed: feed.url, count: delivered.count,
+        duplicates: duplicates + (spoolError == nil ? made - delivered.count : 0))
+      for d in delivered {
+        log.info(
+          "delivered", metadata: ["article.path": "new/\(d.name)", "article.seq": "\(d.seq)"])
+      }
       if let error = spoolError {
         // Nothing more marked seen and the validators are kept: the next fetch retries
         // (what was delivered before the failure is not delivered again).
@@ -261,9 +269,6 @@ public final class Pipeline: Sendable {
         }
         return Outcome(delivered: delivered.count, status: "spool error")
       }
-      Telemetry.delivered(
-        feed: feed.url, count: delivered.count,
-        duplicates: duplicates + made - delivered.count)
       var hints = FeedHints.from(parsed)
       HeaderHints.apply(r.headers, to: &hints, now: now)
       hints.observedInterval = FeedScheduler.observedInterval(
@@ -276,10 +281,6 @@ public final class Pipeline: Sendable {
         s.title = parsed.title.map { HTMLText.plainText(fromHTML: $0) }
         s.delivered += delivered.count
         record(.ok(hints), feed, &s, now)
-      }
-      for d in delivered {
-        log.info(
-          "delivered", metadata: ["article.path": "new/\(d.name)", "article.seq": "\(d.seq)"])
       }
       if skipped > 0 {
         log.notice("items without a usable link skipped", metadata: ["count": "\(skipped)"])
@@ -346,15 +347,18 @@ public final class Pipeline: Sendable {
   var pageBudget: Duration { .seconds(2 * config.limits.timeout) }
 
   /// The pages of `urls` (nil where none was had), `pagesInFlight` at a time, within
-  /// `pageBudget`: a fetch started late gets only the time left.
+  /// `pageBudget`: a fetch started late gets only the time left. `each` is given every
+  /// page as it comes (the next fetch already started); when it answers false, no more
+  /// fetches are started.
   func fetchPages(
-    _ urls: [String], log: Logger, each: (Int, (ExtractedPage, String)?) async -> Void
+    _ urls: [String], log: Logger, each: (Int, (ExtractedPage, String)?) async -> Bool
   ) async {
     guard !urls.isEmpty else { return }
     let deadline = ContinuousClock.now + pageBudget
     var missing = 0
     await withTaskGroup(of: (Int, (ExtractedPage, String)?).self) { group in
       var next = 0
+      var going = true
       func start() {
         let n = next
         next += 1
@@ -370,8 +374,8 @@ public final class Pipeline: Sendable {
         if page == nil { missing += 1 }
         // Used at once: a poll of 25 pages of 8 MB held them all (557 MB) when they
         // were kept until the last one came.
-        await each(n, page)
-        if next < urls.count { start() }
+        if next < urls.count && going { start() }
+        if !(await each(n, page)) { going = false }
       }
     }
     if ContinuousClock.now >= deadline, missing > 0 {

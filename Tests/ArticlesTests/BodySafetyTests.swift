@@ -48,7 +48,8 @@ import Testing
     ("<İframe", "<\u{200B}İframe"), ("<ıframe", "<\u{200B}ıframe"),
     ("<ſtyle>", "<\u{200B}ſtyle>"), ("<lınk", "<\u{200B}lınk"),
     ("vbſcrİpt :x", "vbſcrİpt \u{200B}:x"), ("x onſubmit=1", "x \u{200B}onſubmit=1"),
-    ("x onKey=1", "x \u{200B}onKey=1"), ("ſcript ſ: ı", "ſcript ſ: ı"),
+    ("x on\u{212A}ey=1", "x \u{200B}on\u{212A}ey=1"), ("<lin\u{212A}", "<\u{200B}lin\u{212A}"),
+    ("ſcript ſ: ı", "ſcript ſ: ı"),
   ])
   func lettersThatFoldToASCIISpellTheSameWords(input: String, expected: String) {
     #expect(BodySafety.sanitize(input) == expected)

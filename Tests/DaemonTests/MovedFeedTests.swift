@@ -46,7 +46,7 @@ import Testing
     let state = ["feeds.state", "feeds.journal"].compactMap {
       try? String(contentsOfFile: dir.path + "/state/" + $0, encoding: .utf8)
     }.joined()
-    #expect(state.contains("\(target.baseURL)/feed.xml"), "the move was not recorded")
+    #expect(state.contains("movedTo"), "the move was not recorded")
     let asked = target.requests.count
     cfg = try config([origin.port])
     let r = try EndToEndTests.run(["run", "--once", "--force", "--config", cfg])
