@@ -184,6 +184,12 @@ final class MultiDriver: @unchecked Sendable {
       if let why = transfer.decodeFailure, code == CURLE_WRITE_ERROR {
         return .failure(.protocolError, why)
       }
+      if transfer.wireTooLarge, code == CURLE_ABORTED_BY_CALLBACK {
+        return .failure(
+          .tooLarge,
+          "more than \(transfer.maxWireBytes) bytes received for one response (framing that is"
+            + " neither header nor body)")
+      }
       if transfer.headersTooLarge, code == CURLE_WRITE_ERROR {
         return .failure(
           .protocolError, "header and trailer lines larger than \(Transfer.maxHeaderBytes) bytes")

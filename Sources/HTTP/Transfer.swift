@@ -86,6 +86,16 @@ final class Transfer: @unchecked Sendable {
   /// header, not its trailers (endless trailer lines took 800 MB) nor interim responses.
   static let maxHeaderBytes = 1 << 20
   private var headerBytes = 0
+  /// More than `maxWireBytes` came over an HTTP/1 connection for this response (the
+  /// transfer stopped).
+  var wireTooLarge = false
+  /// The connection's received-byte count when this hop's request was sent (nil where
+  /// the kernel does not say).
+  private var wireBaseline: Int64?
+  /// Bytes an HTTP/1 response may take on the wire, all told: framing that is neither
+  /// header nor body (an endless chunk extension, or chunks of one byte each) reached no
+  /// cap but the fetch's time limit, reading gigabytes over a fast link.
+  var maxWireBytes: Int64 { 2 * Int64(maxBodyBytes) + Int64(Self.maxHeaderBytes) + (1 << 20) }
   /// Why the body could not be decoded (unknown Content-Encoding, broken data).
   var decodeFailure: String?
   /// Bytes as they came off the wire (still encoded), capped like the decoded body.
@@ -180,12 +190,18 @@ final class Transfer: @unchecked Sendable {
     fs_easy_setopt_pointer(h, CURLOPT_WRITEDATA, me)
     fs_easy_setopt_write_function(h, CURLOPT_HEADERFUNCTION, transferWriteHeader)
     fs_easy_setopt_pointer(h, CURLOPT_HEADERDATA, me)
-    if spec.screen != nil {
-      fs_easy_setopt_opensocket_function(h, transferOpenSocket)
-      fs_easy_setopt_pointer(h, CURLOPT_OPENSOCKETDATA, me)
-      fs_easy_setopt_prereq_function(h, transferPrerequest)
-      fs_easy_setopt_pointer(h, CURLOPT_PREREQDATA, me)
-    }
+    // Sockets are opened (address judged, when there is a screen) and closed here, so
+    // that `openSockets` knows them.
+    fs_easy_setopt_opensocket_function(h, transferOpenSocket)
+    fs_easy_setopt_pointer(h, CURLOPT_OPENSOCKETDATA, me)
+    fs_easy_setopt_closesocket_function(h, transferCloseSocket)
+    // Judges the connected address (with a screen) and notes where the response's bytes
+    // start on the connection (`maxWireBytes`, checked as the transfer progresses).
+    fs_easy_setopt_prereq_function(h, transferPrerequest)
+    fs_easy_setopt_pointer(h, CURLOPT_PREREQDATA, me)
+    fs_easy_setopt_xferinfo_function(h, transferProgress)
+    fs_easy_setopt_pointer(h, CURLOPT_XFERINFODATA, me)
+    fs_easy_setopt_long(h, CURLOPT_NOPROGRESS, 0)
 
     var lines: [[UInt8]] = []
     if let etag = spec.etag { lines.append(Array("If-None-Match: ".utf8) + etag.headerOctets) }
@@ -280,6 +296,52 @@ final class Transfer: @unchecked Sendable {
     headers.append(name: String(name), value: String(value))
   }
 
+  /// This hop's connection's socket, once the request is sent.
+  private var connectionSocket: Int32?
+
+  /// Bytes received so far on this hop's connection, or nil.
+  private func wireBytes() -> Int64? {
+    guard let connectionSocket else { return nil }
+    let received = fs_tcp_bytes_received(connectionSocket)
+    return received >= 0 ? Int64(received) : nil
+  }
+
+  /// Called as the request is sent on the connection from `localPort` to `peerPort`
+  /// (new or reused): which socket that is, and where this response's bytes start.
+  fileprivate func requestSent(localPort: Int, peerPort: Int) {
+    connectionSocket = openSockets.withLock { $0 }.first { fd in
+      Self.port(of: fd, peer: false) == localPort && Self.port(of: fd, peer: true) == peerPort
+    }
+    wireBaseline = wireBytes()
+  }
+
+  /// A socket's own port or its peer's, or nil.
+  private static func port(of fd: Int32, peer: Bool) -> Int? {
+    var address = sockaddr_storage()
+    var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+    let ok = withUnsafeMutablePointer(to: &address) { p in
+      p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        (peer ? getpeername(fd, $0, &length) : getsockname(fd, $0, &length)) == 0
+      }
+    }
+    guard ok else { return nil }
+    return withUnsafePointer(to: &address) { IPAddress.port(sockaddr: UnsafeRawPointer($0)) }
+  }
+
+  /// Called as the transfer progresses: false (stop) once an HTTP/1 response has taken
+  /// more than `maxWireBytes`. Not under HTTP/2, whose one connection carries other
+  /// transfers' streams too (and whose framing nghttp2 bounds).
+  fileprivate func progressAllowed() -> Bool {
+    guard let baseline = wireBaseline, let handle else { return true }
+    var version = 0
+    fs_easy_getinfo_long(handle, CURLINFO_HTTP_VERSION, &version)
+    guard version == Int(CURL_HTTP_VERSION_1_0) || version == Int(CURL_HTTP_VERSION_1_1),
+      let now = wireBytes(), now - baseline > maxWireBytes
+    else { return true }
+    wireTooLarge = true
+    return false
+  }
+
   /// The SSRF check of a new connection's address.
   fileprivate func admit(address: IPAddress, port: Int) -> Bool {
     guard let screen, let reason = screen.refusal(address: address, port: port) else {
@@ -324,16 +386,37 @@ private let transferOpenSocket: curl_opensocket_callback = { clientp, purpose, a
     return fs_socket_bad()
   }
   let a = address.pointee
-  return socket(a.family, a.socktype | Int32(SOCK_CLOEXEC.rawValue), a.protocol)
+  let fd = socket(a.family, a.socktype | Int32(SOCK_CLOEXEC.rawValue), a.protocol)
+  if fd >= 0 { openSockets.withLock { _ = $0.insert(fd) } }
+  return fd
 }
 
-private let transferPrerequest: curl_prereq_callback = { clientp, primaryIP, _, primaryPort, _ in
+/// The sockets libcurl opened (through `transferOpenSocket`) and has not closed. A hop
+/// finds its connection's among them by port when its request is sent: libcurl 7.88 names
+/// the socket of a running transfer nowhere (CURLINFO_ACTIVESOCKET answers after it).
+private let openSockets = Mutex<Set<Int32>>([])
+
+private let transferCloseSocket: curl_closesocket_callback = { _, fd in
+  openSockets.withLock { _ = $0.remove(fd) }
+  return close(fd)
+}
+
+private let transferPrerequest: curl_prereq_callback = {
+  clientp, primaryIP, _, primaryPort, localPort in
   guard let clientp, let primaryIP else { return CURL_PREREQFUNC_ABORT }
   let transfer = Unmanaged<Transfer>.fromOpaque(clientp).takeUnretainedValue()
   guard let ip = IPAddress(String(cString: primaryIP)) else {
     if transfer.blocked == nil { transfer.blocked = "unknown connected address" }
     return CURL_PREREQFUNC_ABORT
   }
-  return transfer.admit(address: ip, port: Int(primaryPort))
-    ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT
+  guard transfer.admit(address: ip, port: Int(primaryPort)) else { return CURL_PREREQFUNC_ABORT }
+  transfer.requestSent(localPort: Int(localPort), peerPort: Int(primaryPort))
+  return CURL_PREREQFUNC_OK
+}
+
+private let transferProgress: curl_xferinfo_callback = { clientp, _, _, _, _ in
+  guard let clientp else { return 0 }
+  let transfer = Unmanaged<Transfer>.fromOpaque(clientp).takeUnretainedValue()
+  // Non-zero makes libcurl stop with CURLE_ABORTED_BY_CALLBACK.
+  return transfer.progressAllowed() ? 0 : 1
 }

@@ -350,6 +350,32 @@ import Testing
     }
   }
 
+  /// Bytes that are neither header nor body (a chunk extension without end) are counted
+  /// on the connection: past twice the body cap and 2 MiB the fetch stops. Before, only
+  /// the fetch's time limit stopped them (gigabytes over a fast link).
+  @Test func endlessChunkExtensionsAreCut() async throws {
+    for (path, count) in [("/short-ext", 1000), ("/long-ext", 6 << 20)] {
+      server.route(path) { _ in
+        var response = ServedResponse.text("feed body")
+        response.chunked = true
+        response.chunkExtension = Array("x=".utf8) + [UInt8](repeating: 0x61, count: count)
+        return response
+      }
+    }
+    try await withFetcher { fetcher in
+      var limits = FetchLimits()
+      limits.maxBodyBytes = 64 * 1024
+      let short = await fetcher.fetch(
+        FetchRequest(url: url("/short-ext"), trusted: true, limits: limits))
+      #expect(short.response.map { String(decoding: $0.body, as: UTF8.self) } == "feed body")
+      let long = await fetcher.fetch(
+        FetchRequest(url: url("/long-ext"), trusted: true, limits: limits))
+      let failure = try #require(long.failure)
+      #expect(failure.kind == .tooLarge)
+      #expect(failure.message.contains("neither header nor body"))
+    }
+  }
+
   @Test func stalledServerTimesOut() async throws {
     server.route("/stall") { _ in
       var response = ServedResponse.text("late")

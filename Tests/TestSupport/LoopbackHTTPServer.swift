@@ -260,7 +260,11 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
       var offset = 0
       while offset < response.body.count {
         let end = min(offset + 16384, response.body.count)
-        let size = Array(String(end - offset, radix: 16).utf8) + [13, 10]
+        var size = Array(String(end - offset, radix: 16).utf8)
+        if offset == 0 && !response.chunkExtension.isEmpty {
+          size += [0x3B] + response.chunkExtension
+        }
+        size += [13, 10]
         guard sendAll(fd, size + response.body[offset..<end] + [13, 10]) else { return false }
         offset = end
       }

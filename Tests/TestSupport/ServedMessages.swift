@@ -73,6 +73,8 @@ public struct ServedResponse: Sendable {
   /// Chunked: these bytes after the last chunk, before the final CRLF (trailer fields,
   /// each line ending in CRLF).
   public var trailers: [UInt8] = []
+  /// Chunked: these bytes as the first chunk's extension (after `;`, before its CRLF).
+  public var chunkExtension: [UInt8] = []
   /// Wait this long before sending anything (a stalled server). Cut short by `stop()`.
   public var delayBeforeHead: Duration = .zero
   /// Wait this long between the head and the body. Cut short by `stop()`.
