@@ -85,11 +85,13 @@ final class SeenTable {
           head[at..<at + 8].reversed().reduce(0) { $0 << 8 | UInt64($1) }
         }
         let slots = Int(word(8))
+        let onDisk = allocated(fd, size)
         if slots >= initialSlots, slots <= Int.max / slotSize / 2,
           size == headerSize + slots * slotSize,
-          let base = map(fd, size)
+          let base = onDisk ? map(fd, size) : copyInMemory(fd, size)
         {
-          let t = SeenTable(path: path, fd: fd, base: base, mappedSize: size, slots: slots)
+          let t = SeenTable(
+            path: path, fd: onDisk ? fd : closed(fd), base: base, mappedSize: size, slots: slots)
           t.entries = Int(word(16))
           t.covered = word(24)
           t.checkpointedAt = t.covered
@@ -100,7 +102,53 @@ final class SeenTable {
         }
       }
     }
-    return try fresh(path: path, fd: fd, slots: initialSlots)
+    do {
+      return try fresh(path: path, fd: fd, slots: initialSlots)
+    } catch {
+      // No room for the file (a full disk): the table lives in memory this time; the
+      // log, replayed at the next start, vouches for what is delivered meanwhile.
+      guard let t = inMemory(path: path, slots: initialSlots) else { throw error }
+      return t
+    }
+  }
+
+  /// Whether the file's `size` bytes have their blocks (a sparse file's holes filled
+  /// now): a write through the mapping into a hole on a full disk kills the process
+  /// with SIGBUS, at every start after.
+  private static func allocated(_ fd: Int32, _ size: Int) -> Bool {
+    fd >= 0 && posix_fallocate(fd, 0, off_t(size)) == 0
+  }
+
+  private static func closed(_ fd: Int32) -> Int32 {
+    close(fd)
+    return -1
+  }
+
+  /// The file's table copied into anonymous memory (its blocks could not be had).
+  private static func copyInMemory(_ fd: Int32, _ size: Int) -> UnsafeMutableRawPointer? {
+    guard let copy = anonymous(size) else { return nil }
+    guard let file = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0), file != MAP_FAILED else {
+      munmap(copy, size)
+      return nil
+    }
+    copy.copyMemory(from: file, byteCount: size)
+    munmap(file, size)
+    return copy
+  }
+
+  private static func anonymous(_ size: Int) -> UnsafeMutableRawPointer? {
+    let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+    guard let p, p != MAP_FAILED else { return nil }
+    return p
+  }
+
+  /// An empty table in anonymous memory, tied to no file (`fd` -1).
+  private static func inMemory(path: String, slots: Int) -> SeenTable? {
+    let size = headerSize + slots * slotSize
+    guard let base = anonymous(size) else { return nil }
+    let t = SeenTable(path: path, fd: -1, base: base, mappedSize: size, slots: slots)
+    t.writeHeader()
+    return t
   }
 
   private static func map(_ fd: Int32, _ size: Int) -> UnsafeMutableRawPointer? {
@@ -120,6 +168,13 @@ final class SeenTable {
     // Zeroes first (a shorter file), then the full size: every slot reads empty.
     if ftruncate(fd, 0) != 0 || ftruncate(fd, off_t(size)) != 0 {
       let e = FileIO.fail("truncate", path)
+      close(fd)
+      throw e
+    }
+    let failed = posix_fallocate(fd, 0, off_t(size))
+    if failed != 0 {
+      errno = failed
+      let e = FileIO.fail("allocate", path)
       close(fd)
       throw e
     }
@@ -235,6 +290,7 @@ final class SeenTable {
   /// Slots to disk, then the header that vouches for them.
   func checkpoint() throws(SpoolError) {
     guard overflow.isEmpty else { return }  // the file lacks keys: let the log vouch
+    guard fd >= 0 else { return }  // in memory: the file (and the log) stay as they were
     if msync(base, mappedSize, MS_SYNC) != 0 { throw FileIO.fail("msync", path) }
     writeHeader()
     if msync(base, Self.headerSize, MS_SYNC) != 0 { throw FileIO.fail("msync", path) }
@@ -250,7 +306,15 @@ final class SeenTable {
   /// Empties the table (the log disagrees with it: it is rebuilt from there).
   func reset() throws(SpoolError) {
     overflow = []
-    adopt(try Self.rebuilt(path: path, slots: Self.initialSlots, like: nil))
+    if fd >= 0, let t = try? Self.rebuilt(path: path, slots: Self.initialSlots, like: nil) {
+      adopt(t)
+      return
+    }
+    // In memory already, or no room for a new file.
+    guard let t = Self.inMemory(path: path, slots: Self.initialSlots) else {
+      throw SpoolError(operation: "mmap", path: path, errno: ENOMEM)
+    }
+    adopt(t)
   }
 
   /// Half as many slots again: every key into a new file, durable before it replaces
@@ -303,6 +367,19 @@ final class SeenTable {
   private static func rebuilt(
     path: String, slots: Int, like: SeenTable?, fill: (SeenTable) -> Int = { _ in 0 }
   ) throws(SpoolError) -> SeenTable {
+    if let like, like.fd < 0 {
+      // A table in memory grows in memory.
+      guard let t = inMemory(path: path, slots: slots) else {
+        throw SpoolError(operation: "mmap", path: path, errno: ENOMEM)
+      }
+      t.entries = fill(t)
+      t.covered = like.covered
+      t.lastKey = like.lastKey
+      t.hasZero = like.hasZero
+      if like.hasZero { t.entries += 1 }
+      t.writeHeader()
+      return t
+    }
     let tmp = path + ".new"
     unlink(tmp)
     let fd = Glibc.open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)

@@ -113,4 +113,54 @@ import Testing
     #expect(
       server.requests(for: "/big.xml").filter { $0.headers["If-None-Match"] != nil }.count >= 1)
   }
+
+  /// The state directory on a full disk (the spool fine): the seen table cannot have its
+  /// file, so it lives in memory; deliveries go on, none twice, and the file is made
+  /// once there is room. The table was a sparse file written through a mapping: on a
+  /// full disk the daemon died of SIGBUS, at every start.
+  @Test(.enabled(if: canMount, "needs root to mount a tmpfs"))
+  func aFullStateDiskKeepsTheSeenTableInMemory() throws {
+    let server = try LoopbackHTTPServer()
+    defer { server.stop() }
+    var items = ""
+    for i in 0..<1_000 {
+      items += "<item><title>Item \(i)</title><link>\(server.baseURL)/item/\(i)</link></item>\n"
+    }
+    let feed =
+      "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Many</title>"
+      + items + "</channel></rss>"
+    server.route("/many.xml") { _ in .text(feed, contentType: "application/rss+xml") }
+    let dir = try TemporaryDirectory()
+    defer { dir.remove() }
+    let state = dir.path + "/state"
+    try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
+    #expect(Self.mount("size=16k", state))
+    defer { Self.unmount(state) }
+    let cfg = dir.path + "/feedspool.yaml"
+    try """
+    spool: \(dir.path)/spool
+    state: \(state)
+    logLevel: critical
+    feeds:
+      - \(server.baseURL)/many.xml
+    """.write(toFile: cfg, atomically: true, encoding: .utf8)
+    func delivered() -> Int {
+      ((try? FileManager.default.contentsOfDirectory(atPath: dir.path + "/spool/new")) ?? []).count
+    }
+    let first = try EndToEndTests.run(["run", "--once", "--force", "--config", cfg])
+    #expect(first.status == 0, "\(first.err)")
+    #expect(first.out.contains("stored=1000"))
+    // Still full: the next start knows every key from the log.
+    let second = try EndToEndTests.run(["run", "--once", "--force", "--config", cfg])
+    #expect(second.status == 0, "\(second.err)")
+    #expect(second.out.contains("stored=0"))
+    // Room again: the table gets its file, still nothing twice.
+    #expect(Self.remount("rw,size=4m", state))
+    let third = try EndToEndTests.run(["run", "--once", "--force", "--config", cfg])
+    #expect(third.out.contains("stored=0"))
+    #expect(delivered() == 1_000)
+    let size =
+      (try? FileManager.default.attributesOfItem(atPath: state + "/seen.tbl")[.size]) as? Int
+    #expect((size ?? 0) > 16 * 1024)
+  }
 }
