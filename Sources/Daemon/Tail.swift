@@ -5,16 +5,46 @@ import Yams
 /// `feedspool tail`: the spool's deliveries in order, from the delivery log.
 public struct Tail {
   public let spool: String
+  private let cur = CurListing()
   public init(spool: String) { self.spool = spool }
 
-  /// Where a delivered file is now: `new/NAME`, or `cur/NAME...` once a consumer
-  /// moved it; nil when it was removed.
+  /// cur/'s files by name without Maildir info, listed again when cur/ changed.
+  private final class CurListing {
+    var byName: [String: String] = [:]
+    /// cur/'s modification time as listed, and when the listing was made.
+    var changedAt: Date?
+    var listedAt: Date?
+  }
+
+  /// Where a delivered file is now: `new/NAME`, or `cur/NAME` with whatever Maildir
+  /// info a consumer gave it (`:2,S`, `:2,RS`, ...) once it moved it there; nil when it
+  /// was removed.
   public func locate(_ name: String) -> String? {
     let fm = FileManager.default
     if fm.fileExists(atPath: spool + "/new/" + name) { return "new/" + name }
-    if fm.fileExists(atPath: spool + "/cur/" + name) { return "cur/" + name }
-    for suffix in [":2,", ":2,S"] where fm.fileExists(atPath: spool + "/cur/" + name + suffix) {
+    for suffix in ["", ":2,", ":2,S"] where fm.fileExists(atPath: spool + "/cur/" + name + suffix) {
       return "cur/" + name + suffix
+    }
+    let changed = (try? fm.attributesOfItem(atPath: spool + "/cur")[.modificationDate]) as? Date
+    // Listed again when cur/ changed, or on a miss while the listing is barely younger
+    // than that change (a move within the same tick of the clock leaves the time as it
+    // was).
+    let stale =
+      changed != cur.changedAt || cur.listedAt == nil
+      || (cur.byName[name] == nil
+        && cur.listedAt!.timeIntervalSince(changed ?? .distantPast) < 0.1)
+    if stale {
+      cur.byName = [:]
+      cur.changedAt = changed
+      cur.listedAt = Date()
+      for file in (try? fm.contentsOfDirectory(atPath: spool + "/cur")) ?? [] {
+        let base = String(
+          file.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+        if cur.byName[base] == nil || file == base { cur.byName[base] = file }
+      }
+    }
+    if let file = cur.byName[name], fm.fileExists(atPath: spool + "/cur/" + file) {
+      return "cur/" + file
     }
     return nil
   }

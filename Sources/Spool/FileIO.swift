@@ -97,8 +97,30 @@ enum FileIO {
     }
   }
 
+  /// Whether `name` is an entry of the directory (a symbolic link counts, even one that
+  /// leads nowhere: a delivery must not write through it).
   static func exists(in dirFD: Int32, _ name: String) -> Bool {
-    faccessat(dirFD, name, F_OK, 0) == 0
+    var st = stat()
+    return fstatat(dirFD, name, &st, AT_SYMLINK_NOFOLLOW) == 0
+  }
+
+  /// The names in a directory, "." and ".." left out; empty when it cannot be read.
+  static func names(_ path: String) -> [String] {
+    guard let d = opendir(path) else { return [] }
+    defer { closedir(d) }
+    var out: [String] = []
+    while let e = readdir(d) {
+      let name = withUnsafeBytes(of: e.pointee.d_name) { b in
+        String(decoding: b.prefix { $0 != 0 }, as: UTF8.self)
+      }
+      if name != "." && name != ".." { out.append(name) }
+    }
+    return out
+  }
+
+  /// A Maildir file's name without its info (`NAME:2,FLAGS` is NAME).
+  static func withoutInfo(_ name: String) -> Substring {
+    name.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
   }
 
   /// Whether a directory holds any entry besides "." and "..".

@@ -57,6 +57,9 @@ public final class Spool: @unchecked Sendable {
   /// For stems that collided: the suffix the next search for a free name starts from
   /// (on the delivery queue, like `curEmptyAt`).
   private var nextSuffix: [String: Int] = [:]
+  /// cur/'s names as `curNames` last listed them, and cur/'s modification time then.
+  private var curListed: Set<String> = []
+  private var curListedAt: timespec?
   private var nextSeq: UInt64
   private let seen: Mutex<SeenTable>
   private let pending = Mutex<(requests: [Request], running: Bool)>(([], false))
@@ -353,8 +356,24 @@ public final class Spool: @unchecked Sendable {
   private func nameTaken(_ name: String, checkCur: Bool) -> Bool {
     if FileIO.exists(in: newFD, name) { return true }
     guard checkCur else { return false }
+    // The usual spellings looked up directly (a listing may miss a move made within the
+    // same tick of cur/'s modification time), any other from the listing.
     return FileIO.exists(in: curFD, name) || FileIO.exists(in: curFD, name + ":2,")
-      || FileIO.exists(in: curFD, name + ":2,S")
+      || FileIO.exists(in: curFD, name + ":2,S") || curNames().contains(name)
+  }
+
+  /// cur/'s names without their Maildir info (a reader writes `NAME:2,` plus any flags:
+  /// `S`, `RS`, `FS`, ...), listed again only when cur/ changed.
+  private func curNames() -> Set<String> {
+    var st = stat()
+    guard fstat(curFD, &st) == 0 else { return [] }
+    let now = st.st_mtim
+    if let at = curListedAt, at.tv_sec == now.tv_sec, at.tv_nsec == now.tv_nsec {
+      return curListed
+    }
+    curListed = Set(FileIO.names(directory + "/cur").map { String(FileIO.withoutInfo($0)) })
+    curListedAt = now
+    return curListed
   }
 
   /// True while cur/ is known empty: its modification time is the one it had when it

@@ -126,6 +126,24 @@ func article(_ url: String, _ name: String = "2024-01-01-a.md", body: String = "
   #expect(s.files("new") == ["2024-01-01-read-3.md"])
 }
 
+/// Maildir readers write any flags after `:2,` (`RS`, `FS`, `DRS`, ...), and a name in
+/// new/ may be a symbolic link that leads nowhere: neither name is given again, and the
+/// link is not written through.
+@Test func namesWithAnyFlagsOrDanglingLinksAreNotReused() async throws {
+  let s = Scratch()
+  let spool = try Spool(directory: s.spool, stateDirectory: s.state)
+  _ = try await spool.deliver([article("https://a.example/1", "2024-01-01-flag.md")])
+  try FileManager.default.moveItem(
+    atPath: s.spool + "/new/2024-01-01-flag.md", toPath: s.spool + "/cur/2024-01-01-flag.md:2,FS")
+  let second = try await spool.deliver([article("https://a.example/2", "2024-01-01-flag.md")])
+  #expect(second.map(\.name) == ["2024-01-01-flag-2.md"])
+  try FileManager.default.createSymbolicLink(
+    atPath: s.spool + "/new/2024-01-01-link.md", withDestinationPath: s.spool + "/../outside.md")
+  let third = try await spool.deliver([article("https://a.example/3", "2024-01-01-link.md")])
+  #expect(third.map(\.name) == ["2024-01-01-link-2.md"])
+  #expect(!FileManager.default.fileExists(atPath: s.spool + "/../outside.md"))
+}
+
 @Test func unsafeNamesNeverEscapeTheSpool() async throws {
   let s = Scratch()
   let spool = try Spool(directory: s.spool, stateDirectory: s.state)
