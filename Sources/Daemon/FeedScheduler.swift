@@ -188,7 +188,18 @@ public struct FeedScheduler: Sendable {
     if state.retired == true { return false }
     guard let next = state.nextDue else { return true }
     if force && state.errorCount == 0 { return true }
-    return next <= now
+    return sane(next, now: now) <= now
+  }
+
+  /// The furthest ahead this scheduler ever sets a due time: the ceiling, moved past
+  /// skipped hours and days (at most a week), with its jitter.
+  public var longestWait: TimeInterval { ceiling * 1.2 + 7 * 24 * 3600 }
+
+  /// `next`, unless it lies further ahead than any wait this scheduler sets: then the
+  /// clock was set back since it was recorded (a day in 2031 written while the clock was
+  /// wrong), and the job is due now rather than when the clock gets there.
+  public func sane(_ next: Date, now: Date) -> Date {
+    next.timeIntervalSince(now) > longestWait ? now : next
   }
 
   /// Median gap between item dates (newest 30), for the adaptive interval.

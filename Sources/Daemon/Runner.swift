@@ -217,11 +217,11 @@ public final class Runner: Sendable {
     if id.hasPrefix("feed:") {
       let s = pipeline.state(of: String(id.dropFirst(5)))
       if s.retired == true { return nil }
-      return s.nextDue ?? .distantPast
+      return s.nextDue.map { pipeline.scheduler.sane($0, now: Date()) } ?? .distantPast
     }
     let s = pipeline.state(of: id)
     if s.done == true { return nil }
-    return s.nextDue ?? .distantPast
+    return s.nextDue.map { pipeline.scheduler.sane($0, now: Date()) } ?? .distantPast
   }
 
   func statusLine(_ running: Int, _ polls: Int, _ delivered: Int) -> String {

@@ -25,6 +25,27 @@ struct SchedulerTests {
     #expect(a2.nextDue == a.nextDue)
   }
 
+  /// A due time recorded while the clock was years ahead does not hold the feed until
+  /// the clock gets there; every due time the scheduler sets itself stands.
+  @Test func aDueTimeBeyondAnyWaitMeansTheClockWentBack() {
+    var a = state()
+    let wrongClock = t0.addingTimeInterval(5 * 365 * 24 * hour)
+    s.record(.ok(FeedHints()), into: &a, configured: nil, global: hour, now: wrongClock)
+    #expect(s.isDue(a, now: t0, force: false))
+    for errors in 0..<40 {
+      var b = state()
+      b.errorCount = errors
+      s.record(.failed, into: &b, configured: nil, global: 24 * hour, now: t0)
+      #expect(!s.isDue(b, now: t0, force: false))
+      #expect(s.sane(b.nextDue!, now: t0) == b.nextDue!)
+    }
+    var c = state()
+    var hints = FeedHints()
+    hints.skipDays = [1, 2, 3, 4, 5, 6]  // all days but Saturday skipped
+    s.record(.ok(hints), into: &c, configured: nil, global: 24 * hour, now: t0)
+    #expect(s.sane(c.nextDue!, now: t0) == c.nextDue!)
+  }
+
   @Test func theFloorIsFifteenMinutesUnlessTheFeedLowersIt() {
     #expect(s.interval(configured: nil, global: 60, hints: FeedHints(), now: t0) == 900)
     #expect(s.interval(configured: 120, global: hour, hints: FeedHints(), now: t0) == 120)
