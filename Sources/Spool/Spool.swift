@@ -47,6 +47,8 @@ public final class Spool: @unchecked Sendable {
   /// delivery then tries to reopen the log for writing first.
   private var writable: Bool
   let lockFD: Int32
+  /// The state directory's lock (nil when it is the spool's own `.feedspool`).
+  private let stateLock: DirectoryLock?
   /// tmp/, new/ and cur/, open for the *at() calls of every delivery.
   private let tmpFD: Int32
   private let newFD: Int32
@@ -95,6 +97,16 @@ public final class Spool: @unchecked Sendable {
         throw e
       }
       usleep(10_000)
+    }
+
+    // One daemon per state directory too: two daemons with two spools and one state
+    // directory each marked the other's articles seen in the shared table.
+    do {
+      stateLock = try DirectoryLock(
+        stateDirectory, unless: lockFD, what: "another feedspool is using this state directory")
+    } catch {
+      close(lockFD)
+      throw error
     }
 
     let dirs = ["tmp", "new", "cur"].map {
@@ -391,4 +403,40 @@ public final class Spool: @unchecked Sendable {
     curEmptyAt = now
     return true
   }
+}
+
+/// An exclusive `flock` on a directory (it works on a read-only file system too), held
+/// until this goes. Another owner may be just letting go (a process still exiting, or an
+/// earlier holder in this process): it is waited for up to two seconds.
+final class DirectoryLock {
+  let fd: Int32
+
+  /// Nil when `path` is the directory open as `unless` (already locked by the caller).
+  init?(_ path: String, unless other: Int32, what: String) throws(SpoolError) {
+    let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    if fd < 0 { throw FileIO.fail("open", path) }
+    var mine = stat()
+    var theirs = stat()
+    if fstat(fd, &mine) == 0, fstat(other, &theirs) == 0, mine.st_dev == theirs.st_dev,
+      mine.st_ino == theirs.st_ino
+    {
+      close(fd)
+      return nil
+    }
+    var attempts = 0
+    while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+      let code = errno
+      attempts += 1
+      if code != EWOULDBLOCK || attempts >= 200 {
+        errno = code
+        let e = FileIO.fail("lock (\(what))", path)
+        close(fd)
+        throw e
+      }
+      usleep(10_000)
+    }
+    self.fd = fd
+  }
+
+  deinit { close(fd) }
 }

@@ -144,6 +144,17 @@ func article(_ url: String, _ name: String = "2024-01-01-a.md", body: String = "
   #expect(!FileManager.default.fileExists(atPath: s.spool + "/../outside.md"))
 }
 
+/// One daemon per state directory as per spool: two spools sharing one state directory
+/// would each mark the other's articles as seen.
+@Test func aSecondSpoolOnTheSameStateIsRefused() throws {
+  let s = Scratch()
+  let first = try Spool(directory: s.spool, stateDirectory: s.state)
+  #expect(throws: SpoolError.self) {
+    _ = try Spool(directory: s.spool + "-other", stateDirectory: s.state)
+  }
+  _ = first
+}
+
 @Test func unsafeNamesNeverEscapeTheSpool() async throws {
   let s = Scratch()
   let spool = try Spool(directory: s.spool, stateDirectory: s.state)
