@@ -50,9 +50,12 @@ public final class Spool: @unchecked Sendable {
   /// The state directory's lock (nil when it is the spool's own `.feedspool`).
   private let stateLock: DirectoryLock?
   /// tmp/, new/ and cur/, open for the *at() calls of every delivery.
-  private let tmpFD: Int32
-  private let newFD: Int32
-  private let curFD: Int32
+  private var tmpFD: Int32
+  private var newFD: Int32
+  private var curFD: Int32
+  /// Committed deliveries whose rename into new/ failed (new/ unwritable, or replaced
+  /// under the daemon): tried again at every commit; their names stay taken meanwhile.
+  private var stuck: [DeliveryRecord] = []
   /// cur/'s modification time when it was last found empty: while it has not changed,
   /// names need no checking against cur/ (a Maildir reader moves read files there).
   private var curEmptyAt: timespec?
@@ -155,17 +158,9 @@ public final class Spool: @unchecked Sendable {
       }
     }
     // Roll forward committed deliveries whose rename did not happen.
-    var pendingTmp: [String: DeliveryRecord] = [:]
-    for r in tail.records { pendingTmp["\(r.seq)-\(r.name)"] = r }
-    for name in writable ? FileIO.list(directory + "/tmp") : [] {
-      let tmp = directory + "/tmp/" + name
-      if let r = pendingTmp[name] {
-        if rename(tmp, directory + "/new/" + r.name) != 0 { throw FileIO.fail("rename", tmp) }
-      } else {
-        unlink(tmp)
-      }
+    if writable {
+      try Self.recoverTmp(directory: directory, logFD: logFD, logPath: logPath, known: tail.records)
     }
-    if writable { try FileIO.fsyncDirectory(directory + "/new") }
     for r in tail.records { table.insert(r.key.value, seq: r.seq) }
     try table.checkpoint()
 
@@ -232,13 +227,28 @@ public final class Spool: @unchecked Sendable {
     var written: [String] = []
     do throws(SpoolError) {
       if !writable {
-        // Space or write access may have come back: reopen, and recover what a
-        // crash may have left (nothing could be written while read-only).
+        // Space or write access may have come back: reopen, and recover what a crash
+        // before this start left (a read-only start could not): a torn last line cut
+        // (else the next record is appended to it), tmp/ rolled forward or cleared.
         let fd = open(logPath, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         if fd < 0 { throw FileIO.fail("open", logPath) }
+        let tail = try DeliveryLog.tail(fd: fd, path: logPath, after: nextSeq > 1 ? nextSeq - 2 : 0)
+        if try FileIO.fileSize(fd, path: logPath) != tail.completeSize {
+          if ftruncate(fd, off_t(tail.completeSize)) != 0 {
+            let e = FileIO.fail("truncate", logPath)
+            close(fd)
+            throw e
+          }
+        }
+        try Self.recoverTmp(directory: directory, logFD: fd, logPath: logPath, known: tail.records)
         close(logFD)
         logFD = fd
         writable = true
+      }
+      try reopenDirectories()
+      if !stuck.isEmpty {
+        stuck.removeAll { renameat(tmpFD, "\($0.seq)-\($0.name)", newFD, $0.name) == 0 }
+        for r in stuck { names.insert(r.name) }
       }
       // The keys of this batch already delivered, looked up under the lock (a copy of
       // the whole set here would make the insert below copy it again).
@@ -286,11 +296,10 @@ public final class Spool: @unchecked Sendable {
         throw error
       }
       // From here the deliveries exist; what follows is redone at start-up if cut.
-      for r in all {
-        if renameat(tmpFD, "\(r.seq)-\(r.name)", newFD, r.name) != 0 {
-          // The record is committed; opening the spool again rolls it forward.
-          continue
-        }
+      for r in all where renameat(tmpFD, "\(r.seq)-\(r.name)", newFD, r.name) != 0 {
+        // The record is committed: tried again at the next commit, and rolled forward
+        // by the next start.
+        stuck.append(r)
       }
       _ = fsync(newFD)
       seen.withLock { t in
@@ -364,6 +373,70 @@ public final class Spool: @unchecked Sendable {
   /// Stems whose next free suffix is remembered; past this the memory starts again (a
   /// forgotten stem is searched from 2 once more).
   static let maxSuffixStems = 4096
+
+  /// Files left in tmp/ by a crash or a failed rename: those the log records (named
+  /// `SEQ-NAME`) go into new/ under their name when it is free (else they stay, not
+  /// lost); the rest were never committed and are removed. `known` are the records
+  /// already read from the log's end; a leftover older than them is looked up further
+  /// back (a clean stop's checkpoint vouches for records whose file was still in tmp/).
+  private static func recoverTmp(
+    directory: String, logFD: Int32, logPath: String, known: [DeliveryRecord]
+  ) throws(SpoolError) {
+    let leftovers = FileIO.list(directory + "/tmp")
+    if !leftovers.isEmpty {
+      var records: [String: DeliveryRecord] = [:]
+      for r in known { records["\(r.seq)-\(r.name)"] = r }
+      let oldest = leftovers.compactMap { name -> UInt64? in
+        guard records[name] == nil, let dash = name.firstIndex(of: "-") else { return nil }
+        return UInt64(name[..<dash])
+      }.min()
+      if let oldest, oldest > 0, oldest < (known.first?.seq ?? .max) {
+        for r in try DeliveryLog.tail(fd: logFD, path: logPath, after: oldest - 1).records {
+          records["\(r.seq)-\(r.name)"] = r
+        }
+      }
+      for name in leftovers {
+        let tmp = directory + "/tmp/" + name
+        guard let r = records[name] else {
+          unlink(tmp)
+          continue
+        }
+        var st = stat()
+        if lstat(directory + "/new/" + r.name, &st) == 0 { continue }
+        if rename(tmp, directory + "/new/" + r.name) != 0 { throw FileIO.fail("rename", tmp) }
+      }
+    }
+    try FileIO.fsyncDirectory(directory + "/new")
+  }
+
+  /// tmp/, new/ and cur/ opened again when the open ones are no longer there under their
+  /// names (removed, or moved away and made anew, while the daemon ran): deliveries
+  /// went into a directory nobody sees, or failed.
+  private func reopenDirectories() throws(SpoolError) {
+    func current(_ fd: Int32, _ sub: String) throws(SpoolError) -> Int32 {
+      let path = directory + "/" + sub
+      var open_ = stat()
+      var named = stat()
+      if fstat(fd, &open_) == 0, stat(path, &named) == 0, open_.st_dev == named.st_dev,
+        open_.st_ino == named.st_ino, open_.st_nlink > 0
+      {
+        return fd
+      }
+      try FileIO.mkdirs(path)
+      let fresh = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+      if fresh < 0 { throw FileIO.fail("open", path) }
+      close(fd)
+      return fresh
+    }
+    tmpFD = try current(tmpFD, "tmp")
+    newFD = try current(newFD, "new")
+    let cur = try current(curFD, "cur")
+    if cur != curFD {
+      curFD = cur
+      curEmptyAt = nil
+      curListedAt = nil
+    }
+  }
 
   private func nameTaken(_ name: String, checkCur: Bool) -> Bool {
     if FileIO.exists(in: newFD, name) { return true }

@@ -155,6 +155,41 @@ func article(_ url: String, _ name: String = "2024-01-01-a.md", body: String = "
   _ = first
 }
 
+/// A committed delivery whose file is still in tmp/ (its rename failed) is rolled
+/// forward at the next start, also when a clean stop's checkpoint covers its record:
+/// it was removed as never committed, and the article lost for good.
+@Test func aCommittedFileLeftInTmpIsRolledForwardAfterACheckpoint() async throws {
+  let s = Scratch()
+  do {
+    let spool = try Spool(directory: s.spool, stateDirectory: s.state)
+    let d = try await spool.deliver([article("https://a.example/1", "2024-01-01-kept.md")])
+    #expect(d.map(\.seq) == [1])
+    // As if the rename had failed: the committed file back in tmp/.
+    try FileManager.default.moveItem(
+      atPath: s.spool + "/new/2024-01-01-kept.md", toPath: s.spool + "/tmp/1-2024-01-01-kept.md")
+  }
+  let reopened = try Spool(directory: s.spool, stateDirectory: s.state)
+  #expect(s.files("new") == ["2024-01-01-kept.md"])
+  #expect(s.files("tmp").isEmpty)
+  _ = reopened
+}
+
+/// new/ moved away and made anew under a running daemon: deliveries go into the new
+/// one (they went on into the moved directory, which readers no longer watch).
+@Test func aReplacedNewDirectoryIsFollowed() async throws {
+  let s = Scratch()
+  let spool = try Spool(directory: s.spool, stateDirectory: s.state)
+  _ = try await spool.deliver([article("https://a.example/1", "2024-01-01-one.md")])
+  try FileManager.default.moveItem(atPath: s.spool + "/new", toPath: s.spool + "/new.moved")
+  try FileManager.default.createDirectory(
+    atPath: s.spool + "/new", withIntermediateDirectories: false)
+  _ = try await spool.deliver([article("https://a.example/2", "2024-01-01-two.md")])
+  #expect(s.files("new") == ["2024-01-01-two.md"])
+  try FileManager.default.removeItem(atPath: s.spool + "/new")
+  _ = try await spool.deliver([article("https://a.example/3", "2024-01-01-three.md")])
+  #expect(s.files("new") == ["2024-01-01-three.md"])
+}
+
 @Test func unsafeNamesNeverEscapeTheSpool() async throws {
   let s = Scratch()
   let spool = try Spool(directory: s.spool, stateDirectory: s.state)
