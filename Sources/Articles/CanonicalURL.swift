@@ -202,27 +202,17 @@ public enum CanonicalURL {
   static func formEncoded(_ bytes: Substring.UTF8View.SubSequence) -> [UInt8] {
     var out: [UInt8] = []
     out.reserveCapacity(bytes.count)
-    var i = bytes.startIndex
-    while i < bytes.endIndex {
-      var b = bytes[i]
-      i = bytes.index(after: i)
-      if b == 0x2B {
-        b = 0x20
-      } else if b == 0x25, let h = bytes.index(i, offsetBy: 2, limitedBy: bytes.endIndex),
-        let hi = hexValue(bytes[i]), let lo = hexValue(bytes[bytes.index(after: i)])
-      {
-        b = hi << 4 | lo
-        i = h
-      }
-      if formLiteral[Int(b)] {
-        out.append(b)
-      } else {
-        out.append(0x25)
-        out.append(hexDigits[Int(b >> 4)])
-        out.append(hexDigits[Int(b & 15)])
-      }
+    for b in percentDecodedAll(bytes.map { $0 == 0x2B ? 0x20 : $0 }) {
+      if formLiteral[Int(b)] { out.append(b) } else { appendEscaped(b, to: &out) }
     }
     return out
+  }
+
+  /// `b` as `%XX`, upper-case hex.
+  @inline(__always) static func appendEscaped(_ b: UInt8, to out: inout [UInt8]) {
+    out.append(0x25)
+    out.append(hexDigits[Int(b >> 4)])
+    out.append(hexDigits[Int(b & 0xF)])
   }
 
   static let formLiteral: [Bool] = table(extra: ":@/?!$'()*,;")
@@ -557,13 +547,7 @@ public enum CanonicalURL {
       if b == 0x25 {
         if i + 2 < n, let h = hexValue(bytes[i + 1]), let l = hexValue(bytes[i + 2]) {
           let v = h << 4 | l
-          if isUnreserved(v) {
-            out.append(v)
-          } else {
-            out.append(0x25)
-            out.append(hexDigits[Int(h)])
-            out.append(hexDigits[Int(l)])
-          }
+          if isUnreserved(v) { out.append(v) } else { appendEscaped(v, to: &out) }
           i += 3
           continue
         }
@@ -571,13 +555,7 @@ public enum CanonicalURL {
         i += 1
         continue
       }
-      if allowed[Int(b)] {
-        out.append(b)
-      } else {
-        out.append(0x25)
-        out.append(hexDigits[Int(b >> 4)])
-        out.append(hexDigits[Int(b & 0xF)])
-      }
+      if allowed[Int(b)] { out.append(b) } else { appendEscaped(b, to: &out) }
       i += 1
     }
     return out

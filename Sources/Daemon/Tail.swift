@@ -38,8 +38,7 @@ public struct Tail {
       cur.changedAt = changed
       cur.listedAt = Date()
       for file in (try? fm.contentsOfDirectory(atPath: spool + "/cur")) ?? [] {
-        let base = String(
-          file.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+        let base = Maildir.withoutInfo(file)
         if cur.byName[base] == nil || file == base { cur.byName[base] = file }
       }
     }

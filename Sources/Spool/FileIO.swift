@@ -118,11 +118,6 @@ enum FileIO {
     return out
   }
 
-  /// A Maildir file's name without its info (`NAME:2,FLAGS` is NAME).
-  static func withoutInfo(_ name: String) -> Substring {
-    name.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-  }
-
   /// Whether a directory holds any entry besides "." and "..".
   static func hasEntries(_ path: String) -> Bool {
     guard let d = opendir(path) else { return false }
@@ -187,3 +182,12 @@ enum FileIO {
 /// glibc's syncfs(2), which the Glibc module hides behind _GNU_SOURCE.
 @_silgen_name("syncfs")
 private func linux_syncfs(_ fd: Int32) -> Int32
+
+/// Maildir's file names.
+public enum Maildir {
+  /// A file's name without its info (`NAME:2,FLAGS` is NAME), as a reader leaves it in
+  /// cur/.
+  public static func withoutInfo(_ name: String) -> String {
+    String(name.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
+  }
+}

@@ -46,7 +46,8 @@ public final class Spool: @unchecked Sendable {
   /// False while the spool's file system refused writes (read-only); every
   /// delivery then tries to reopen the log for writing first.
   private var writable: Bool
-  let lockFD: Int32
+  /// The spool's lock (its `.feedspool` directory), held while this exists.
+  private let lock: DirectoryLock
   /// The state directory's lock (nil when it is the spool's own `.feedspool`).
   private let stateLock: DirectoryLock?
   /// tmp/, new/ and cur/, open for the *at() calls of every delivery.
@@ -82,35 +83,15 @@ public final class Spool: @unchecked Sendable {
     for sub in ["tmp", "new", "cur", ".feedspool"] { try FileIO.mkdirs(directory + "/" + sub) }
     try FileIO.mkdirs(stateDirectory)
 
-    // The lock is held on the .feedspool directory itself, so that it works on a
-    // read-only file system too.
-    let lockPath = directory + "/.feedspool"
-    lockFD = open(lockPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    if lockFD < 0 { throw FileIO.fail("open", lockPath) }
-    // Another owner may be just letting go (a process still exiting, or the last
-    // reference of an earlier Spool in this process): wait up to two seconds.
-    var attempts = 0
-    while flock(lockFD, LOCK_EX | LOCK_NB) != 0 {
-      let code = errno
-      attempts += 1
-      if code != EWOULDBLOCK || attempts >= 200 {
-        errno = code
-        let e = FileIO.fail("lock (another feedspool is using this spool)", lockPath)
-        close(lockFD)
-        throw e
-      }
-      usleep(10_000)
-    }
-
-    // One daemon per state directory too: two daemons with two spools and one state
-    // directory each marked the other's articles seen in the shared table.
-    do {
-      stateLock = try DirectoryLock(
-        stateDirectory, unless: lockFD, what: "another feedspool is using this state directory")
-    } catch {
-      close(lockFD)
-      throw error
-    }
+    // One daemon per spool, held on the .feedspool directory; and one per state
+    // directory too (two daemons with two spools and one state directory each marked
+    // the other's articles seen in the shared table), unless it is that same directory.
+    lock = try DirectoryLock(
+      directory + "/.feedspool", what: "another feedspool is using this spool")
+    stateLock =
+      lock.isSame(as: stateDirectory)
+      ? nil
+      : try DirectoryLock(stateDirectory, what: "another feedspool is using this state directory")
 
     let dirs = ["tmp", "new", "cur"].map {
       open(directory + "/" + $0, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -118,7 +99,6 @@ public final class Spool: @unchecked Sendable {
     if let bad = dirs.firstIndex(where: { $0 < 0 }) {
       let e = FileIO.fail("open", directory + "/" + ["tmp", "new", "cur"][bad])
       for fd in dirs where fd >= 0 { close(fd) }
-      close(lockFD)
       throw e
     }
     (tmpFD, newFD, curFD) = (dirs[0], dirs[1], dirs[2])
@@ -173,7 +153,6 @@ public final class Spool: @unchecked Sendable {
     seen.withLock { try? $0.checkpoint() }
     close(logFD)
     for fd in [tmpFD, newFD, curFD] { close(fd) }
-    close(lockFD)
   }
 
   /// Whether an article with this key was delivered (committed).
@@ -456,7 +435,7 @@ public final class Spool: @unchecked Sendable {
     if let at = curListedAt, at.tv_sec == now.tv_sec, at.tv_nsec == now.tv_nsec {
       return curListed
     }
-    curListed = Set(FileIO.names(directory + "/cur").map { String(FileIO.withoutInfo($0)) })
+    curListed = Set(FileIO.names(directory + "/cur").map(Maildir.withoutInfo))
     curListedAt = now
     return curListed
   }
@@ -484,18 +463,9 @@ public final class Spool: @unchecked Sendable {
 final class DirectoryLock {
   let fd: Int32
 
-  /// Nil when `path` is the directory open as `unless` (already locked by the caller).
-  init?(_ path: String, unless other: Int32, what: String) throws(SpoolError) {
+  init(_ path: String, what: String) throws(SpoolError) {
     let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     if fd < 0 { throw FileIO.fail("open", path) }
-    var mine = stat()
-    var theirs = stat()
-    if fstat(fd, &mine) == 0, fstat(other, &theirs) == 0, mine.st_dev == theirs.st_dev,
-      mine.st_ino == theirs.st_ino
-    {
-      close(fd)
-      return nil
-    }
     var attempts = 0
     while flock(fd, LOCK_EX | LOCK_NB) != 0 {
       let code = errno
@@ -509,6 +479,15 @@ final class DirectoryLock {
       usleep(10_000)
     }
     self.fd = fd
+  }
+
+  /// Whether `path` names the locked directory (a second lock on it would wait for this
+  /// one).
+  func isSame(as path: String) -> Bool {
+    var mine = stat()
+    var theirs = stat()
+    return fstat(fd, &mine) == 0 && stat(path, &theirs) == 0 && mine.st_dev == theirs.st_dev
+      && mine.st_ino == theirs.st_ino
   }
 
   deinit { close(fd) }
